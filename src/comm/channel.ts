@@ -1,0 +1,17 @@
+// The seam between the Comm class and the collective algorithms: one Channel per collective call, isolated
+// from user point-to-point traffic and from every other call (docs/internal-interfaces.md).
+
+/**
+ * A private message channel among the ranks of one collective call.
+ *
+ * Between one pair of ranks, messages of one call arrive in the order sent. A TypedArray travels as raw
+ * frames and is received as the same TypedArray type and length (a view the receiver owns); any other value
+ * travels as msgpack. The collectives never modify a buffer after passing it to `send` until that send's
+ * promise has resolved, and never call `recv` twice at once for the same source.
+ */
+export interface Channel {
+  readonly rank: number;
+  readonly size: number;
+  send(data: unknown, dest: number): Promise<void>; // TypedArray travels as raw frames
+  recv(source: number): Promise<unknown>; // exact source
+}

@@ -1,0 +1,75 @@
+// Broadcast: a binomial tree for small values and any msgpack value; for large typed arrays on 3+ ranks a
+// pipelined chain, whose time is about n/bandwidth plus one segment per hop instead of log2(p) full copies.
+
+import type { ErrorContext } from '../../errors.js';
+import type { Channel } from '../channel.js';
+import { isTypedArray, type TypedArray } from '../reduce-ops.js';
+import { ctorByName, expectTyped, mod, Outbox, segments, tuning } from './util.js';
+
+// Only the root knows the value, so the tree carries an envelope saying what follows: a typed array travels
+// bare (raw frames, zero copy); anything else as [SMALL, value]; a large typed array as [CHAIN, type, length].
+const SMALL = 0;
+const CHAIN = 1;
+
+export async function bcast<T>(ch: Channel, value: T, root: number, ctx: ErrorContext): Promise<T> {
+  const p = ch.size, r = ch.rank;
+  if (p === 1) return value;
+  const vr = mod(r - root, p);
+  const box = new Outbox(ch);
+  let msg: unknown;
+  if (vr === 0) {
+    const chain = isTypedArray(value) && p > 2 && value.byteLength >= tuning.bcastChainBytes;
+    msg = chain ? [CHAIN, value.constructor.name, value.length] : isTypedArray(value) ? value : [SMALL, value];
+  }
+  // Binomial tree (MPICH): receive from the parent that differs in the lowest set bit, send to children below.
+  let mask = 1;
+  while (mask < p) {
+    if (vr & mask) {
+      const parent = mod(r - mask, p);
+      msg = await ch.recv(parent);
+      break;
+    }
+    mask <<= 1;
+  }
+  for (mask >>= 1; mask > 0; mask >>= 1) {
+    if (vr + mask < p) box.post(msg, mod(r + mask, p));
+  }
+  let result: unknown;
+  if (isTypedArray(msg)) result = msg;
+  else if (Array.isArray(msg) && msg[0] === SMALL) result = msg[1];
+  else if (Array.isArray(msg) && msg[0] === CHAIN) {
+    result = vr === 0 ? value : undefined;
+    const got = await chain(ch, vr === 0 ? (value as TypedArray) : undefined, msg, root, ctx, box);
+    result ??= got;
+  } else {
+    throw new Error(`bcast: malformed envelope ${JSON.stringify(msg)}`); // a protocol bug, not a user error
+  }
+  await box.flush();
+  return result as T;
+}
+
+/** Pipelined chain root -> root+1 -> ... -> root-1: each rank forwards a segment as soon as it has it. */
+async function chain(
+  ch: Channel, x: TypedArray | undefined, header: unknown[], root: number, ctx: ErrorContext, box: Outbox,
+): Promise<TypedArray> {
+  const p = ch.size, vr = mod(ch.rank - root, p);
+  const ctor = ctorByName(header[1], ctx);
+  const n = header[2] as number;
+  const next = vr + 1 < p ? mod(ch.rank + 1, p) : -1;
+  const prev = mod(ch.rank - 1, p);
+  const segs = segments(0, n, new ctor(0).BYTES_PER_ELEMENT);
+  if (x) {
+    for (const [a, b] of segs) box.post(x.subarray(a, b), next);
+    return x;
+  }
+  // One segment: the received buffer is the result, no copy. Several: assemble them.
+  const out = segs.length === 1 ? undefined : new ctor(n);
+  let only: TypedArray | undefined;
+  for (const [a, b] of segs) {
+    const got = expectTyped(await ch.recv(prev), ctor, b - a, ctx, prev);
+    if (next >= 0) box.post(got, next);
+    if (out) (out as Float64Array).set(got as Float64Array, a);
+    else only = got;
+  }
+  return out ?? only ?? new ctor(0);
+}
