@@ -1,0 +1,67 @@
+// Kernel policy read from the environment: how many cores this rank owns, kernels in flight, BLAS threads per
+// call, the backend and OpenCL device choice, and a stable POCL kernel cache.
+import { existsSync, mkdirSync } from 'node:fs';
+import { availableParallelism, homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+function positiveInt(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`kernels: ${name} must be a positive integer, got '${raw}'`);
+  return v;
+}
+
+/** Cores this rank owns: OPENBLAS_NUM_THREADS from the launcher, else the host's cores split among local ranks. */
+export function coresOwned(): number {
+  const blas = positiveInt('OPENBLAS_NUM_THREADS');
+  if (blas !== undefined) return blas;
+  const local = positiveInt('DARRAY_LOCAL_SIZE') ?? 1;
+  return Math.max(1, Math.floor(availableParallelism() / local));
+}
+
+/**
+ * Defaults: one BLAS thread per kernel and as many kernels in flight as owned cores, so that in-flight x threads
+ * = cores. DARRAY_KERNEL_THREADS gives each call more threads (and fewer calls in flight);
+ * DARRAY_KERNELS_IN_FLIGHT overrides the cap.
+ */
+export function defaultConcurrency(): { maxInFlight: number; threadsPerCall: number } {
+  const cores = coresOwned();
+  const threadsPerCall = Math.min(positiveInt('DARRAY_KERNEL_THREADS') ?? 1, cores);
+  const maxInFlight = positiveInt('DARRAY_KERNELS_IN_FLIGHT') ?? Math.max(1, Math.floor(cores / threadsPerCall));
+  return { maxInFlight, threadsPerCall };
+}
+
+export type BackendName = 'cpu' | 'opencl';
+
+export function envBackend(): BackendName {
+  const b = process.env.DARRAY_BACKEND ?? 'cpu';
+  if (b !== 'cpu' && b !== 'opencl') throw new RangeError(`kernels: DARRAY_BACKEND must be 'cpu' or 'opencl', got '${b}'`);
+  return b;
+}
+
+/** Device cache budget in bytes (0: the addon's default of half the device memory). */
+export function cacheBudgetBytes(): number {
+  const mb = positiveInt('DARRAY_OPENCL_CACHE_MB');
+  return mb === undefined ? 0 : mb * 2 ** 20;
+}
+
+/**
+ * POCL compiles each CLBlast kernel on first use (seconds each); a stable POCL_CACHE_DIR keeps the binaries
+ * between runs. Must run before the OpenCL platform is first opened.
+ */
+export function ensurePoclCache(): void {
+  if (process.env.POCL_CACHE_DIR) return;
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const candidates = [join(root, 'node_modules', '.cache', 'pocl'), join(homedir(), '.cache', 'pocl')];
+  for (const dir of candidates) {
+    try {
+      if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+      process.env.POCL_CACHE_DIR = dir;
+      return;
+    } catch {
+      // not writable: try the next place; POCL falls back to its own default
+    }
+  }
+}
