@@ -1,0 +1,36 @@
+// Element types of a DArray and the typed arrays that hold their tiles. One place maps a dtype name to its
+// constructor, so tiles, messages and ndarray views always agree on the element type.
+
+/** Element type of a DArray. */
+export type Dtype = 'float64' | 'float32' | 'int32';
+
+/** The typed array that stores one tile of a DArray. */
+export type TypedArray = Float64Array | Float32Array | Int32Array;
+
+export const DTYPES: readonly Dtype[] = ['float64', 'float32', 'int32'];
+
+type Ctor = Float64ArrayConstructor | Float32ArrayConstructor | Int32ArrayConstructor;
+
+const CTORS: Record<Dtype, Ctor> = { float64: Float64Array, float32: Float32Array, int32: Int32Array };
+
+export function isDtype(x: unknown): x is Dtype {
+  return x === 'float64' || x === 'float32' || x === 'int32';
+}
+
+/** A zero-filled typed array of `length` elements of `dtype`. */
+export function allocate(dtype: Dtype, length: number): TypedArray {
+  return new CTORS[dtype](length);
+}
+
+/** The dtype a typed array stores, or undefined for any other array type. */
+export function dtypeOf(a: unknown): Dtype | undefined {
+  if (a instanceof Float64Array) return 'float64';
+  if (a instanceof Float32Array) return 'float32';
+  if (a instanceof Int32Array) return 'int32';
+  return undefined;
+}
+
+/** Bytes per element. */
+export function itemSize(dtype: Dtype): number {
+  return CTORS[dtype].BYTES_PER_ELEMENT;
+}

@@ -1,0 +1,133 @@
+// Runs an exchange plan: every element moves once, straight from its source tile to its destination tile,
+// in alltoall rounds of bounded size so no rank ever holds more than about twice its local data.
+
+import type { Comm } from '../comm/index.js';
+import { allocate, type Dtype, type TypedArray } from './dtype.js';
+import {
+  type GeometryOf, type Layout, type Mapping, type Run, maxLocalCount, pairCounts, pairRuns,
+} from './exchange-plan.js';
+import { tileKey } from './distribution.js';
+
+export type TileLookup = (tile: readonly number[]) => TypedArray;
+
+/** Walks one pair's runs and moves elements between tiles and a message buffer, resuming where it stopped. */
+class RunCursor {
+  private run: Run | undefined;
+  private pos = 0;
+  private lastBox: unknown;
+  private lastData: TypedArray | undefined;
+
+  constructor(private readonly runs: Iterator<Run>, private readonly lookup: TileLookup, private readonly side: 'src' | 'dst') {}
+
+  private data(r: Run): TypedArray {
+    if (r.box !== this.lastBox) {
+      this.lastBox = r.box;
+      this.lastData = this.lookup(this.side === 'src' ? r.box.srcTile : r.box.dstTile);
+    }
+    return this.lastData!;
+  }
+
+  private next(): Run | undefined {
+    if (!this.run || this.pos >= this.run.length) {
+      const it = this.runs.next();
+      this.run = it.done ? undefined : it.value;
+      this.pos = 0;
+    }
+    return this.run;
+  }
+
+  /** Copies the next `n` elements of the sequence into buf[0..n). */
+  pack(buf: TypedArray, n: number): void {
+    let k = 0;
+    while (k < n) {
+      const r = this.next();
+      if (!r) throw new Error(`exchange plan ran out after ${k} of ${n} elements`);
+      const src = this.data(r);
+      const m = Math.min(n - k, r.length - this.pos);
+      const s0 = r.srcOffset + this.pos * r.srcStride;
+      if (r.srcStride === 1) buf.set(src.subarray(s0, s0 + m), k);
+      else for (let t = 0; t < m; t++) buf[k + t] = src[s0 + t * r.srcStride];
+      k += m;
+      this.pos += m;
+    }
+  }
+
+  /** Writes buf[0..n) to the next `n` destination positions of the sequence. */
+  unpack(buf: TypedArray, n: number): void {
+    let k = 0;
+    while (k < n) {
+      const r = this.next();
+      if (!r) throw new Error(`exchange plan ran out after ${k} of ${n} elements`);
+      const m = Math.min(n - k, r.length - this.pos);
+      this.data(r).set(buf.subarray(k, k + m), r.dstOffset + this.pos);
+      k += m;
+      this.pos += m;
+    }
+  }
+}
+
+/** Copies the elements a rank keeps for itself, run by run, without a buffer. */
+function copyLocal(runs: Iterable<Run>, srcOf: TileLookup, dstOf: TileLookup): void {
+  let box: unknown, src: TypedArray | undefined, dst: TypedArray | undefined;
+  for (const r of runs) {
+    if (r.box !== box) {
+      box = r.box;
+      src = srcOf(r.box.srcTile);
+      dst = dstOf(r.box.dstTile);
+    }
+    if (r.srcStride === 1) dst!.set(src!.subarray(r.srcOffset, r.srcOffset + r.length), r.dstOffset);
+    else for (let t = 0; t < r.length; t++) dst![r.dstOffset + t] = src![r.srcOffset + t * r.srcStride];
+  }
+}
+
+/** Smallest per-pair chunk, so that small exchanges do not pay many message latencies. */
+const MIN_CHUNK = 16384;
+
+/** A tile lookup over a map keyed by tileKey, failing loudly if the plan asks for a tile this rank lacks. */
+export function mapLookup(tiles: Map<string, TypedArray>, what: string): TileLookup {
+  return (t) => {
+    const a = tiles.get(tileKey(t));
+    if (!a) throw new Error(`${what} tile [${t.join(', ')}] is not stored on this rank`);
+    return a;
+  };
+}
+
+/**
+ * Collective: moves every element of `src` (tiles from `srcOf`, laid out by `srcGeom`) to its place in the
+ * tiles of `dst` (from `dstOf`, contiguous row-major) as `map` says. Each pair's elements travel in chunks of
+ * about maxLocal / (4 * size); ranks agree on the number of rounds from the plan alone, without messages.
+ */
+export async function exchange(
+  comm: Comm, dtype: Dtype, src: Layout, srcOf: TileLookup, dst: Layout, dstOf: TileLookup, map: Mapping,
+  srcGeom?: GeometryOf,
+): Promise<void> {
+  const size = comm.size, me = comm.rank;
+  copyLocal(pairRuns(src, dst, map, me, me, srcGeom), srcOf, dstOf);
+  if (size === 1) return;
+  const counts = pairCounts(src, dst, map, size);
+  const chunk = Math.max(MIN_CHUNK, Math.ceil(maxLocalCount(src, dst, size) / (4 * size)));
+  let rounds = 0;
+  for (let s = 0; s < size; s++) for (let d = 0; d < size; d++) if (s !== d) rounds = Math.max(rounds, Math.ceil(counts[s][d] / chunk));
+  if (rounds === 0) return;
+  const senders = counts[me].map((_, d) => new RunCursor(pairRuns(src, dst, map, me, d, srcGeom), srcOf, 'src'));
+  const receivers = counts.map((_, s) => new RunCursor(pairRuns(src, dst, map, s, me), dstOf, 'dst'));
+  for (let r = 0; r < rounds; r++) {
+    const out: TypedArray[] = [];
+    for (let d = 0; d < size; d++) {
+      const n = d === me ? 0 : Math.max(0, Math.min(chunk, counts[me][d] - r * chunk));
+      const buf = allocate(dtype, n);
+      if (n > 0) senders[d].pack(buf, n);
+      out.push(buf);
+    }
+    const got = (await comm.alltoall(out)) as unknown[];
+    for (let s = 0; s < size; s++) {
+      const n = s === me ? 0 : Math.max(0, Math.min(chunk, counts[s][me] - r * chunk));
+      if (n === 0) continue;
+      const buf = got[s] as TypedArray;
+      if (!ArrayBuffer.isView(buf) || buf.length !== n) {
+        throw new Error(`exchange round ${r}: expected ${n} elements from rank ${s}, got ${ArrayBuffer.isView(buf) ? buf.length : typeof buf}`);
+      }
+      receivers[s].unpack(buf, n);
+    }
+  }
+}
