@@ -15,6 +15,7 @@ export interface WorldOptions {
 interface Box { queue: unknown[]; waiter?: (v: unknown) => void; chain: Promise<void> }
 
 /** Counters of one simulated job, for tests that check how much an algorithm sends. */
+/** `bytes`/`sentBy` count typed-array payload only, so tests can check an algorithm's volume exactly. */
 export interface WorldStats { messages: number; bytes: number; sentBy: number[] }
 
 export class FakeWorld {
@@ -43,7 +44,7 @@ export class FakeWorld {
         check(dest, 'send to');
         const msg = this.copy(data);
         this.stats.messages++;
-        const bytes = isTypedArray(data) ? data.byteLength : 8;
+        const bytes = isTypedArray(data) ? data.byteLength : 0; // payload bytes; envelopes count 0
         this.stats.bytes += bytes;
         this.stats.sentBy[rank] += bytes;
         const box = this.boxes[dest][rank];
