@@ -1,0 +1,507 @@
+// The ZeroMQ transport of one rank: rendezvous through rank 0, a PUSH->PULL data stream and a control stream
+// to every peer, per-peer ordered send queues with backpressure, heartbeats, and failure of lost peers.
+import * as zmq from 'zeromq';
+import { Packr } from 'msgpackr';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { CommError, PeerFailedError, ProtocolError, TimeoutError } from '../errors.js';
+import type { RankEnv } from './env.js';
+import { Matcher, type Incoming } from './p2p.js';
+import { ANY_SOURCE } from './tags.js';
+import {
+  decodeBody, decodeHeader, encodeBody, encodeControl, encodeHeader, jobHash, Kind, type Header,
+} from './wire.js';
+
+/**
+ * Typed payloads up to this many bytes are copied at send time and the send completes at once; bigger ones
+ * travel from the caller's memory without a copy and the send completes when the receiver has them (an Ack).
+ */
+export const COPY_BELOW = 128 * 1024;
+/** Unmatched bytes from one peer above which its large messages are acked only when a receive takes them. */
+export const UNEXPECTED_LIMIT = 256 * 2 ** 20;
+/** A blocked zmq send wakes this often to notice a lost peer (the wait itself is unbounded: backpressure). */
+const SEND_POLL_MS = 500;
+
+const helloCodec = new Packr({ useRecords: false });
+
+interface PendingSend {
+  op: string;
+  ctx: number;
+  tag: number;
+  since: number;
+}
+
+interface Outgoing {
+  frames: Buffer[];
+  done: (err?: Error) => void;
+}
+
+/** One ordered zmq PUSH stream to a peer; zeromq allows one send in flight per socket, so sends queue here. */
+class Stream {
+  private readonly queue: Outgoing[] = [];
+  private busy = false;
+  constructor(readonly sock: zmq.Push, private readonly lost: () => Error | undefined) {}
+
+  get idle(): boolean {
+    return !this.busy && this.queue.length === 0;
+  }
+
+  push(frames: Buffer[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ frames, done: (err) => (err ? reject(err) : resolve()) });
+      if (!this.busy) void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    this.busy = true;
+    while (this.queue.length) {
+      const m = this.queue[0];
+      let err: Error | undefined;
+      for (;;) {
+        err = this.lost();
+        if (err) break;
+        try {
+          await this.sock.send(m.frames);
+          break;
+        } catch (e) {
+          const code = (e as { code?: string }).code;
+          if (code === 'EAGAIN') continue; // queue full: wait again, checking the peer each time
+          err = e as Error;
+          break;
+        }
+      }
+      this.queue.shift();
+      m.done(err);
+    }
+    this.busy = false;
+  }
+
+  /** Rejects everything queued (the peer is lost or the transport closed). */
+  drain(err: Error): void {
+    for (const m of this.queue.splice(this.busy ? 1 : 0)) m.done(err);
+  }
+}
+
+/** What this rank knows about one peer. */
+class Peer {
+  seq = 0;
+  lastHeard = Date.now();
+  failure?: Error;
+  reason = '';
+  byeReceived = false;
+  byeWaiter?: () => void;
+  readonly acks = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  readonly sends = new Set<PendingSend>();
+  constructor(readonly rank: number, readonly data: Stream, readonly ctl: Stream) {}
+}
+
+/**
+ * The world-level transport. Ranks here are world ranks; communicators map their own ranks onto these and
+ * keep their traffic apart by context id.
+ */
+export class Transport {
+  readonly rank: number;
+  readonly size: number;
+  readonly matcher: Matcher;
+  /** Next context id this rank may hand out; split agrees on the maximum over its members. */
+  nextCtx = 2;
+  private readonly job: number;
+  private readonly epoch: number;
+  private peers: (Peer | undefined)[] = [];
+  private sockets: zmq.Socket[] = [];
+  private dataIn?: zmq.Pull;
+  private ctlIn?: zmq.Pull;
+  private heartbeat?: NodeJS.Timeout;
+  private closing = false;
+  private closed = false;
+  private ownFiles: string[] = [];
+  private readonly hbIntervalMs: number;
+  dropped = 0;
+
+  private constructor(readonly env: RankEnv) {
+    this.rank = env.rank;
+    this.size = env.size;
+    this.job = jobHash(env.jobId);
+    this.epoch = env.epoch;
+    this.hbIntervalMs = Math.max(20, Math.min(1000, Math.floor(env.peerTimeoutMs / 5)));
+    this.matcher = new Matcher((peer, op, tag) => this.peerError(peer, op, tag));
+  }
+
+  /** Joins the job: binds this rank's endpoints, trades addresses through rank 0, connects to every peer. */
+  static async open(env: RankEnv): Promise<Transport> {
+    const t = new Transport(env);
+    if (env.size > 1) await t.connect();
+    return t;
+  }
+
+  private peerError(peer: number, op: string, tag: number | undefined): PeerFailedError {
+    const p = this.peers[peer];
+    const why = p?.reason || 'lost';
+    return new PeerFailedError(`peer ${peer} failed: ${why}`, { rank: this.rank, op, peer, tag });
+  }
+
+  private async connect(): Promise<void> {
+    const { env } = this;
+    let dataAddr: string;
+    let ctlAddr: string;
+    this.dataIn = new zmq.Pull({ linger: 0 });
+    this.ctlIn = new zmq.Pull({ linger: 0 });
+    this.sockets.push(this.dataIn, this.ctlIn);
+    if (env.transport === 'ipc') {
+      prepareRundir(env.rundir, this.rank);
+      dataAddr = `ipc://${env.rundir}/${this.rank}d.sock`;
+      ctlAddr = `ipc://${env.rundir}/${this.rank}c.sock`;
+      this.ownFiles.push(`${env.rundir}/${this.rank}d.sock`, `${env.rundir}/${this.rank}c.sock`);
+      await this.dataIn.bind(dataAddr);
+      await this.ctlIn.bind(ctlAddr);
+    } else {
+      const host = env.host.includes(':') ? `[${env.host}]` : env.host;
+      await this.dataIn.bind(`tcp://${host}:*`);
+      await this.ctlIn.bind(`tcp://${host}:*`);
+      const port = (s: zmq.Pull): string => (s.lastEndpoint ?? '').replace(/^.*:/, '');
+      dataAddr = `tcp://${host}:${port(this.dataIn)}`;
+      ctlAddr = `tcp://${host}:${port(this.ctlIn)}`;
+    }
+    const table = await this.rendezvous(dataAddr, ctlAddr);
+    for (let r = 0; r < this.size; r++) {
+      if (r === this.rank) {
+        this.peers.push(undefined);
+        continue;
+      }
+      const mk = (addr: string): zmq.Push => {
+        const s = new zmq.Push({ sendTimeout: SEND_POLL_MS, linger: 0, sendHighWaterMark: 1000 });
+        s.connect(addr);
+        this.sockets.push(s);
+        s.events.on('disconnect', () => this.onDisconnect(r));
+        return s;
+      };
+      const lost = (): Error | undefined => this.peers[r]?.failure ?? (this.closed ? this.closedError('send') : undefined);
+      this.peers.push(new Peer(r, new Stream(mk(table.data[r]), lost), new Stream(mk(table.ctl[r]), lost)));
+    }
+    void this.readLoop(this.dataIn, false);
+    void this.readLoop(this.ctlIn, true);
+    this.heartbeat = setInterval(() => this.tick(), this.hbIntervalMs);
+    this.heartbeat.unref();
+  }
+
+  /** Rank 0 gathers every rank's endpoints on a ROUTER at DARRAY_ROOT and hands out the table. */
+  private async rendezvous(data: string, ctl: string): Promise<{ data: string[]; ctl: string[] }> {
+    const { env } = this;
+    const deadline = Date.now() + env.connectTimeoutMs;
+    const hello = { job: env.jobId, epoch: env.epoch, rank: this.rank, size: this.size, data, ctl };
+    if (this.rank === 0) {
+      const router = new zmq.Router({ mandatory: true, linger: 2000 });
+      try {
+        await router.bind(env.root);
+        if (env.root.startsWith('ipc://')) this.ownFiles.push(env.root.slice(6));
+        const table = { data: new Array<string>(this.size), ctl: new Array<string>(this.size) };
+        table.data[0] = data;
+        table.ctl[0] = ctl;
+        const ids: Buffer[] = [];
+        while (ids.length < this.size - 1) {
+          router.receiveTimeout = Math.max(1, deadline - Date.now());
+          let frames: Buffer[];
+          try {
+            frames = await router.receive();
+          } catch (e) {
+            const missing = [...table.data.keys()].filter((r) => !table.data[r]);
+            throw new TimeoutError(`rendezvous at ${env.root}: ranks ${missing.join(',')} did not check in within ${env.connectTimeoutMs} ms`, { rank: 0, op: 'init' }, { cause: e });
+          }
+          const h = safeUnpack(frames[1]) as typeof hello | undefined;
+          if (!h || h.job !== env.jobId || h.epoch !== env.epoch || h.size !== this.size || !Number.isInteger(h.rank) || h.rank < 1 || h.rank >= this.size || table.data[h.rank]) {
+            process.stderr.write(`[rank 0] darray init: refused a rendezvous hello that is not from this job: ${JSON.stringify(h)?.slice(0, 200)}\n`);
+            continue;
+          }
+          table.data[h.rank] = h.data;
+          table.ctl[h.rank] = h.ctl;
+          ids.push(frames[0]);
+        }
+        const reply = Buffer.from(helloCodec.pack(table));
+        for (const id of ids) await router.send([id, reply]);
+        return table;
+      } finally {
+        router.close();
+      }
+    }
+    const dealer = new zmq.Dealer({ linger: 0, receiveTimeout: env.connectTimeoutMs });
+    try {
+      dealer.connect(env.root);
+      await dealer.send(Buffer.from(helloCodec.pack(hello)));
+      let frames: Buffer[];
+      try {
+        frames = await dealer.receive();
+      } catch (e) {
+        throw new TimeoutError(`rendezvous with rank 0 at ${env.root} got no answer within ${env.connectTimeoutMs} ms`, { rank: this.rank, op: 'init', peer: 0 }, { cause: e });
+      }
+      const table = safeUnpack(frames[0]) as { data: string[]; ctl: string[] } | undefined;
+      if (!table || !Array.isArray(table.data) || table.data.length !== this.size) {
+        throw new ProtocolError('malformed address table from rank 0', { rank: this.rank, op: 'init', peer: 0 });
+      }
+      return table;
+    } finally {
+      dealer.close();
+    }
+  }
+
+  private closedError(op: string): CommError {
+    return new CommError('the communicator was finalized', { rank: this.rank, op });
+  }
+
+  /**
+   * Sends `data` to world rank `dest` on context `ctx` with `tag`. Resolves when the caller may reuse the
+   * buffer: at once for copied payloads, when the receiver has the bytes for large typed arrays.
+   */
+  async send(dest: number, ctx: number, tag: number, data: unknown, op: string): Promise<void> {
+    if (this.closed) throw this.closedError(op);
+    if (dest === this.rank) {
+      this.deliverSelf(ctx, tag, data, op);
+      return;
+    }
+    const peer = this.peers[dest]!;
+    if (peer.failure) throw this.peerError(dest, op, tag);
+    let body;
+    try {
+      body = encodeBody(data, COPY_BELOW);
+    } catch (e) {
+      throw new CommError((e as Error).message, { rank: this.rank, op, peer: dest, tag });
+    }
+    const seq = peer.seq++;
+    const h: Header = { job: this.job, epoch: this.epoch, ctx, src: this.rank, tag, seq, kind: body.kind, dtype: body.dtype, length: body.length, nframes: body.frames.length };
+    const pend: PendingSend = { op, ctx, tag, since: Date.now() };
+    peer.sends.add(pend);
+    try {
+      let acked: Promise<void> | undefined;
+      if (body.aliases) {
+        acked = new Promise<void>((resolve, reject) => peer.acks.set(seq, { resolve, reject }));
+        acked.catch(() => undefined); // observed below; avoid an unhandled rejection if the stream fails first
+      }
+      try {
+        await peer.data.push([encodeHeader(h), ...body.frames]);
+        if (acked) await acked;
+      } catch (e) {
+        peer.acks.delete(seq);
+        if (e instanceof PeerFailedError || peer.failure) throw this.peerError(dest, op, tag);
+        if (e instanceof CommError) throw e;
+        throw new CommError(`send failed: ${(e as Error).message}`, { rank: this.rank, op, peer: dest, tag }, { cause: e });
+      }
+    } finally {
+      peer.sends.delete(pend);
+    }
+  }
+
+  private deliverSelf(ctx: number, tag: number, data: unknown, op: string): void {
+    let body;
+    try {
+      body = encodeBody(data, Infinity); // a copy: the sender may change its buffer as soon as send returns
+    } catch (e) {
+      throw new CommError((e as Error).message, { rank: this.rank, op, peer: this.rank, tag });
+    }
+    const h: Header = { job: this.job, epoch: this.epoch, ctx, src: this.rank, tag, seq: 0, kind: body.kind, dtype: body.dtype, length: body.length, nframes: body.frames.length };
+    const bytes = body.frames.reduce((n, f) => n + f.byteLength, 0);
+    this.matcher.arrive({ ctx, src: this.rank, tag, data: decodeBody(h, body.frames, { rank: this.rank }), bytes });
+  }
+
+  /** Receives on context `ctx` from world rank `src` (or ANY_SOURCE) with `tag` (or ANY_TAG). */
+  recv(ctx: number, src: number, tag: number, op: string): Promise<Incoming> {
+    if (this.closed) return Promise.reject(this.closedError(op));
+    return this.matcher.post(ctx, src, tag, op);
+  }
+
+  private async readLoop(sock: zmq.Pull, control: boolean): Promise<void> {
+    for (;;) {
+      let frames: Buffer[];
+      try {
+        frames = await sock.receive();
+      } catch (e) {
+        if (this.closed || sock.closed) return;
+        process.stderr.write(`[rank ${this.rank}] darray: receive failed: ${(e as Error).message}\n`);
+        continue;
+      }
+      try {
+        if (control) this.onControl(frames);
+        else this.onData(frames);
+      } catch (e) {
+        process.stderr.write(`[rank ${this.rank}] darray: ${(e as Error).message}\n`);
+      }
+    }
+  }
+
+  /** Checks job, epoch and sender of a decoded header; returns the peer, or undefined to drop the message. */
+  private admit(h: Header): Peer | undefined {
+    if (h.job !== this.job) {
+      this.dropped++;
+      throw new ProtocolError(`refused a message from another job (job hash ${h.job})`, { rank: this.rank, op: 'receive', peer: h.src });
+    }
+    if (h.epoch !== this.epoch) {
+      this.dropped++; // stale mail from an earlier incarnation of the job
+      return undefined;
+    }
+    const peer = h.src < this.size ? this.peers[h.src] : undefined;
+    if (!peer) throw new ProtocolError(`message claims source ${h.src}, not a peer of a job of ${this.size}`, { rank: this.rank, op: 'receive', peer: h.src });
+    if (peer.failure) {
+      this.dropped++;
+      return undefined;
+    }
+    peer.lastHeard = Date.now();
+    return peer;
+  }
+
+  private onData(frames: Buffer[]): void {
+    const h = decodeHeader(frames[0], { rank: this.rank });
+    const peer = this.admit(h);
+    if (!peer) return;
+    if (h.kind === Kind.Bye) {
+      peer.byeReceived = true;
+      peer.byeWaiter?.();
+      return;
+    }
+    let data: unknown;
+    try {
+      data = decodeBody(h, frames.slice(1), { rank: this.rank });
+    } catch (e) {
+      this.fail(h.src, (e as Error).message); // a peer that sends garbage cannot be trusted with more traffic
+      throw e;
+    }
+    let bytes = 0;
+    for (let i = 1; i < frames.length; i++) bytes += frames[i].byteLength;
+    const ack = h.kind === Kind.Typed && bytes > COPY_BELOW ? () => this.sendControl(peer, Kind.Ack, h.seq) : undefined;
+    if (h.ctx < this.nextCtx && !this.matcher.isRegistered(h.ctx)) {
+      this.dropped++; // mail for a communicator this rank freed
+      ack?.();
+      return;
+    }
+    const m: Incoming = { ctx: h.ctx, src: h.src, tag: h.tag, data, bytes };
+    const withhold = ack !== undefined && this.matcher.queued(h.src) + bytes > UNEXPECTED_LIMIT;
+    if (withhold) m.onConsume = ack;
+    const matched = this.matcher.arrive(m);
+    if (ack && (!withhold || matched)) ack();
+  }
+
+  private onControl(frames: Buffer[]): void {
+    const h = decodeHeader(frames[0], { rank: this.rank });
+    const peer = this.admit(h);
+    if (!peer) return;
+    if (h.kind === Kind.Ack) {
+      const a = peer.acks.get(h.seq);
+      if (a) {
+        peer.acks.delete(h.seq);
+        a.resolve();
+      }
+    } else if (h.kind !== Kind.Heartbeat) {
+      throw new ProtocolError(`kind ${h.kind} on the control stream`, { rank: this.rank, op: 'receive', peer: h.src });
+    }
+  }
+
+  private sendControl(peer: Peer, kind: Kind.Ack | Kind.Heartbeat, seq: number): void {
+    if (peer.failure) return;
+    const frames = encodeControl(kind, { job: this.job, epoch: this.epoch, ctx: 0, src: this.rank, tag: 0, seq });
+    peer.ctl.push(frames).catch(() => undefined); // a lost peer is reported through its operations
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const p of this.peers) {
+      if (!p || p.failure) continue;
+      if (p.ctl.idle) this.sendControl(p, Kind.Heartbeat, 0);
+      // A peer that said bye owes us nothing more; otherwise silence past the timeout means it is gone.
+      // Check silence against the last tick too: if this rank itself was stalled, give the mail a chance first.
+      const silent = now - p.lastHeard;
+      if (!p.byeReceived && silent > this.env.peerTimeoutMs && now - this.lastTick < 2 * this.hbIntervalMs) {
+        this.fail(p.rank, `no heartbeat for ${silent} ms (DARRAY_PEER_TIMEOUT_MS=${this.env.peerTimeoutMs})`);
+      }
+    }
+    this.lastTick = now;
+  }
+  private lastTick = Date.now();
+
+  private onDisconnect(r: number): void {
+    const p = this.peers[r];
+    if (!p || p.failure || p.byeReceived || this.closed) return;
+    // The bye that precedes an orderly close may still sit unread in our inbox: give it a moment.
+    setTimeout(() => {
+      if (!p.failure && !p.byeReceived && !this.closed) this.fail(r, 'connection closed (process exited)');
+    }, Math.min(1000, this.env.peerTimeoutMs)).unref();
+  }
+
+  /** Declares world rank `r` lost: every pending and future operation that needs it rejects with PeerFailedError. */
+  fail(r: number, reason: string): void {
+    const p = this.peers[r];
+    if (!p || p.failure) return;
+    p.reason = reason;
+    p.failure = this.peerError(r, 'send', undefined);
+    this.matcher.failPeer(r);
+    for (const a of p.acks.values()) a.reject(p.failure);
+    p.acks.clear();
+    p.data.drain(p.failure);
+    p.ctl.drain(p.failure);
+    p.byeWaiter?.();
+  }
+
+  /** Lines for the SIGUSR2 dump: every blocked operation with its context, peer, tag and age. */
+  pendingReport(label: (ctx: number) => string): string[] {
+    const now = Date.now();
+    const lines: string[] = [];
+    for (const r of this.matcher.pending(now)) {
+      const peer = r.src === ANY_SOURCE ? 'ANY_SOURCE' : String(r.src);
+      lines.push(`${r.op}: waiting to receive on ${label(r.ctx)} from peer ${peer}, tag ${r.tag < 0 ? 'ANY_TAG' : r.tag}, for ${r.ms} ms`);
+    }
+    for (const p of this.peers) {
+      if (!p) continue;
+      for (const s of p.sends) {
+        lines.push(`${s.op}: waiting to send on ${label(s.ctx)} to peer ${p.rank}, tag ${s.tag}, for ${now - s.since} ms${p.failure ? ' (peer failed)' : ''}`);
+      }
+    }
+    return lines;
+  }
+
+  /** Orderly shutdown (collective over the live ranks): bye to every peer, wait for theirs, close sockets. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const live = this.peers.filter((p): p is Peer => !!p && !p.failure);
+    const bye = encodeControl(Kind.Bye, { job: this.job, epoch: this.epoch, ctx: 0, src: this.rank, tag: 0, seq: 0 });
+    await Promise.all(
+      live.map(async (p) => {
+        await p.data.push(bye).catch(() => undefined);
+        if (!p.byeReceived && !p.failure) await new Promise<void>((resolve) => (p.byeWaiter = resolve));
+      }),
+    );
+    // Our acks and byes must reach the peers still waiting for them: let the queues empty, bounded.
+    const until = Date.now() + Math.min(2000, this.env.peerTimeoutMs);
+    while (Date.now() < until && live.some((p) => !p.failure && !(p.ctl.idle && p.data.idle))) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.closed = true;
+    for (const p of this.peers) {
+      if (!p) continue;
+      p.data.drain(this.closedError('finalize'));
+      p.ctl.drain(this.closedError('finalize'));
+      if (!p.failure) {
+        p.data.sock.linger = 1000;
+        p.ctl.sock.linger = 1000;
+      }
+    }
+    for (const s of this.sockets) s.close();
+    for (const f of this.ownFiles) rmSync(f, { force: true });
+    if (this.env.ownsRundir && this.rank === 0 && this.env.rundir) rmSync(this.env.rundir, { recursive: true, force: true });
+  }
+}
+
+function safeUnpack(b: Buffer | undefined): unknown {
+  try {
+    return b ? helloCodec.unpack(b) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Makes (or checks) the job's private socket directory: it must be ours and closed to everyone else. */
+function prepareRundir(dir: string, rank: number): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = statSync(dir);
+  const uid = process.getuid?.();
+  if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
+    throw new CommError(`socket directory ${dir} must be owned by this user with mode 0700 (it is ${(st.mode & 0o777).toString(8)})`, { rank, op: 'init' });
+  }
+}
