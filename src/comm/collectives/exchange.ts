@@ -2,9 +2,10 @@
 // Bruck allgather and pairwise-exchange alltoall. Typed arrays always travel as their own messages (raw
 // frames, no copy) and are forwarded as the received views.
 
+import type { ErrorContext } from '../../errors.js';
 import type { Channel } from '../channel.js';
-import { isTypedArray } from '../reduce-ops.js';
-import { mod, Outbox } from './util.js';
+import { isTypedArray, type TypedArray } from '../reduce-ops.js';
+import { ctorByName, mod, Outbox } from './util.js';
 
 /** Dissemination barrier: ceil(log2 p) rounds, in round k a token to r + 2^k and one from r - 2^k. */
 export async function barrier(ch: Channel): Promise<void> {
@@ -42,35 +43,50 @@ export async function scatter(ch: Channel, values: unknown[] | undefined, root: 
   return values![r];
 }
 
-// A Bruck step announces how its blocks follow: all in one packed message, or one message each.
-const PACKED = 0;
-const EACH = 1;
+// A Bruck step opens with one header message, an entry per block: [INLINE, value] for a value that is not a
+// typed array; [BYTES, type, bytes] for a typed array when the step is small (copied, one message in all);
+// RAW when the typed array follows as its own message (large steps: raw frames, no copy). Typed arrays never
+// ride inside msgpack as such, since the transport's msgpack need not keep their type.
+const INLINE = 0;
+const BYTES = 1;
+const RAW = 2;
+
+function toBytes(b: TypedArray): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function fromBytes(name: unknown, bytes: Uint8Array, ctx: ErrorContext): TypedArray {
+  const ctor = ctorByName(name, ctx);
+  const out = new ctor(bytes.byteLength / new ctor(0).BYTES_PER_ELEMENT);
+  toBytes(out).set(bytes); // copy: msgpack's bytes need not be aligned for the element type
+  return out;
+}
 
 /**
  * Bruck allgather: in step k (distance d = 2^k) rank r sends the min(d, p - d) blocks it holds, starting with
  * its own, to r - d and receives as many from r + d. ceil(log2 p) steps for any p, and each rank sends every
  * block but its last once, p-1 blocks in all, the same volume as a ring. Since each rank's block may have a
- * different size, no rank could pick ring versus tree by size alone; Bruck needs no such choice. Steps whose
- * payload is small go as one packed message, large ones block by block so typed arrays stay raw frames.
+ * different size, no rank could pick ring versus tree by size alone; Bruck needs no such choice.
  */
 export async function allgather(ch: Channel, value: unknown, packBytes: number): Promise<unknown[]> {
   const p = ch.size, r = ch.rank;
+  const ctx: ErrorContext = { rank: r, op: 'allgather' };
   const box = new Outbox(ch);
   const have: unknown[] = [value]; // have[i] is the block of rank r + i
   for (let d = 1; d < p; d *= 2) {
-    const count = Math.min(d, p - d);
-    const blocks = have.slice(0, count);
+    const blocks = have.slice(0, Math.min(d, p - d));
     const bytes = blocks.reduce<number>((s, b) => s + (isTypedArray(b) ? b.byteLength : 0), 0);
+    const small = bytes < packBytes;
     const to = mod(r - d, p), from = mod(r + d, p);
-    if (bytes < packBytes) {
-      box.post([PACKED, blocks], to);
-    } else {
-      box.post([EACH, count], to);
-      for (const b of blocks) box.post(b, to);
+    box.post(blocks.map((b) => (!isTypedArray(b) ? [INLINE, b] : small ? [BYTES, b.constructor.name, toBytes(b)] : RAW)), to);
+    for (const b of blocks) if (isTypedArray(b) && !small) box.post(b, to);
+    const head = (await ch.recv(from)) as unknown[];
+    for (const e of head) {
+      if (e === RAW) have.push(await ch.recv(from));
+      else if (Array.isArray(e) && e[0] === INLINE) have.push(e[1]);
+      else if (Array.isArray(e) && e[0] === BYTES) have.push(fromBytes(e[1], e[2] as Uint8Array, { ...ctx, peer: from }));
+      else throw new Error(`allgather: malformed header entry ${JSON.stringify(e)}`); // a protocol bug
     }
-    const head = (await ch.recv(from)) as [number, unknown];
-    if (head[0] === PACKED) have.push(...(head[1] as unknown[]));
-    else for (let i = 0; i < (head[1] as number); i++) have.push(await ch.recv(from));
   }
   await box.flush();
   const out = new Array<unknown>(p);
