@@ -1,0 +1,102 @@
+// Shared plumbing of the tiled algorithms: cached sub-communicators per (comm, grid), argument checks that
+// raise the same ShapeError on every rank, and small helpers on tiles.
+import type { Comm } from '../comm/index.js';
+import type { DArray } from '../darray/darray.js';
+import { ShapeError } from '../errors.js';
+import { gridCoords, prod } from '../darray/distribution.js';
+import type { FloatArray } from '../kernels/index.js';
+
+/** Row and column communicators of a 2-D grid: in `row` a rank's rank is its grid column q, in `col` its row p. */
+export interface GridComms {
+  row: Comm;
+  col: Comm;
+}
+
+const gridCache = new WeakMap<Comm, Map<string, Promise<GridComms>>>();
+const privCache = new WeakMap<Comm, Promise<Comm>>();
+
+/**
+ * The row and column sub-communicators of `grid` over `comm`, made once with `comm.split` and cached.
+ * Collective the first time (every rank of `comm` must call it for the same grid in the same order, which
+ * holds because every rank runs the same algorithm on the same metadata). Ranks outside the grid get
+ * singleton communicators.
+ */
+export function gridComms(comm: Comm, grid: readonly number[]): Promise<GridComms> {
+  const m = gridCache.get(comm) ?? new Map<string, Promise<GridComms>>();
+  gridCache.set(comm, m);
+  const key = grid.join('x');
+  let p = m.get(key);
+  if (!p) {
+    const [pr, pc] = grid;
+    const inGrid = comm.rank < pr * pc;
+    const [gp, gq] = inGrid ? gridCoords(comm.rank, grid) : [0, 0];
+    // Colors past pr / pc are private to one outside rank each, so they never join a real row or column.
+    const outside = pr + pc + comm.rank;
+    p = (async () => {
+      const row = member(await comm.split(inGrid ? gp : outside, inGrid ? gq : 0));
+      const col = member(await comm.split(inGrid ? gq : outside, inGrid ? gp : 0));
+      return { row, col };
+    })();
+    m.set(key, p);
+  }
+  return p;
+}
+
+/**
+ * A duplicate of `comm` reserved for linalg point-to-point traffic, so that tile messages never meet user
+ * messages. Made once per comm (collective the first time).
+ */
+export function privateComm(comm: Comm): Promise<Comm> {
+  const cached = privCache.get(comm);
+  if (cached) return cached;
+  const p = comm.split(0, comm.rank).then(member);
+  privCache.set(comm, p);
+  return p;
+}
+
+/** split gives null only to a negative color, which these calls never pass. */
+function member(c: Comm | null): Comm {
+  if (!c) throw new Error('linalg: split returned no communicator for a non-negative color (internal error)');
+  return c;
+}
+
+/** A ShapeError naming rank and operation; every rank computes it from the same metadata. */
+export function shapeError(comm: Comm, op: string, msg: string): ShapeError {
+  return new ShapeError(msg, { rank: comm.rank, op });
+}
+
+/** Checks that `A` is a float DArray of `ndims` dimensions (one of the listed counts). */
+export function checkFloat(op: string, name: string, A: DArray, ndims: readonly number[]): void {
+  if (!ndims.includes(A.shape.length)) {
+    throw shapeError(A.comm, op, `${name} must have ${ndims.join(' or ')} dimensions, got shape [${A.shape}]`);
+  }
+  if (A.dtype !== 'float64' && A.dtype !== 'float32') {
+    throw shapeError(A.comm, op, `${name} has dtype ${A.dtype}; linear algebra needs float64 or float32`);
+  }
+}
+
+/** Checks that two operands live on the same communicator and have the same dtype. */
+export function checkPair(op: string, A: DArray, nameA: string, B: DArray, nameB: string): void {
+  if (A.comm !== B.comm) throw shapeError(A.comm, op, `${nameA} and ${nameB} live on different communicators`);
+  if (A.dtype !== B.dtype) {
+    throw shapeError(A.comm, op, `${nameA} has dtype ${A.dtype} but ${nameB} has ${B.dtype}`);
+  }
+}
+
+/** True when this rank owns tiles of a DArray on `grid`. */
+export function inGrid(comm: Comm, grid: readonly number[]): boolean {
+  return comm.rank < prod(grid);
+}
+
+/** This rank's tile `index` of `A` as a float array; throws if the rank does not own it (a bug, not input). */
+export function ownTile(A: DArray, index: number[], op: string): FloatArray {
+  const t = A.tile(index);
+  if (!t) throw new Error(`rank ${A.comm.rank} ${op}: tile [${index}] is not local (internal error)`);
+  return t as FloatArray;
+}
+
+/** A zero-filled float array of the same type as `like`. */
+export function allocLike(like: FloatArray | 'float64' | 'float32', n: number): FloatArray {
+  const f32 = like === 'float32' || like instanceof Float32Array;
+  return f32 ? new Float32Array(n) : new Float64Array(n);
+}

@@ -1,0 +1,188 @@
+// Distributed matrix product by SUMMA on the 2-D process grid: panels of A travel along grid rows and panels
+// of B along grid columns, the next panel's broadcasts in flight while this panel's local GEMMs run.
+import type { DArray } from '../darray/darray.js';
+import { empty } from '../darray/factories.js';
+import { gridCoords, tileCounts, tileShape } from '../darray/distribution.js';
+import * as kernels from '../kernels/index.js';
+import type { FloatArray } from '../kernels/index.js';
+import { allocLike, checkFloat, checkPair, gridComms, ownTile, shapeError } from './context.js';
+import { KernelQueue } from './scheduler.js';
+import { sameLayout, toLayout } from './layout.js';
+
+export interface MatmulOptions {
+  /** Use A^T in place of A. */
+  transA?: boolean;
+  /** Use B^T in place of B. */
+  transB?: boolean;
+  /** Scale of the product (default 1). */
+  alpha?: number;
+  /** Scale of `out`'s previous contents added to the product (default 0); needs `out`. */
+  beta?: number;
+  /** Write the result into this DArray (shape [m, n], same dtype) and return it. */
+  out?: DArray;
+}
+
+/** Inner-dimension width of one SUMMA step: panels gather tiles up to about this many columns. */
+function panelWidth(): number {
+  const v = Number(process.env.DARRAY_SUMMA_K);
+  return Number.isInteger(v) && v > 0 ? v : 512;
+}
+
+/**
+ * C = alpha op(A) op(B) + beta out. Collective over A's communicator; every rank returns its part of C.
+ * C takes `out`'s layout if given, else A's row tiling, B's column tiling and A's grid; operands with another
+ * tiling or grid are redistributed first. Shape mismatches raise ShapeError on every rank.
+ */
+export async function matmul(A: DArray, B: DArray, opts: MatmulOptions = {}): Promise<DArray> {
+  const op = 'matmul';
+  const comm = A.comm;
+  checkFloat(op, 'A', A, [2]);
+  checkFloat(op, 'B', B, [2]);
+  checkPair(op, A, 'A', B, 'B');
+  const alpha = opts.alpha ?? 1;
+  const beta = opts.beta ?? 0;
+  const out = opts.out;
+  const [m, ka] = opts.transA ? [A.shape[1], A.shape[0]] : [A.shape[0], A.shape[1]];
+  const [kb, n] = opts.transB ? [B.shape[1], B.shape[0]] : [B.shape[0], B.shape[1]];
+  if (ka !== kb) {
+    throw shapeError(comm, op, `inner dimensions differ: op(A) is ${m} x ${ka} but op(B) is ${kb} x ${n}`);
+  }
+  if (typeof alpha !== 'number' || typeof beta !== 'number') {
+    throw shapeError(comm, op, 'alpha and beta must be numbers');
+  }
+  if (out) {
+    checkFloat(op, 'out', out, [2]);
+    checkPair(op, A, 'A', out, 'out');
+    if (out.shape[0] !== m || out.shape[1] !== n) {
+      throw shapeError(comm, op, `out has shape [${out.shape}] but the product is ${m} x ${n}`);
+    }
+  } else if (beta !== 0) {
+    throw shapeError(comm, op, `beta = ${beta} needs an out array to scale`);
+  }
+
+  let opA = opts.transA ? await A.transpose() : A;
+  let opB = opts.transB ? await B.transpose() : B;
+  const grid = out ? out.grid : opA.grid;
+  const rb = out ? out.blockSize[0] : opA.blockSize[0];
+  const cb = out ? out.blockSize[1] : opB.blockSize[1];
+  const kbs = opA.blockSize[1];
+  if (!sameLayout(opA, [rb, kbs], grid)) opA = await toLayout(opA, [rb, kbs], grid);
+  if (!sameLayout(opB, [kbs, cb], grid)) opB = await toLayout(opB, [kbs, cb], grid);
+  const C = out ?? (await empty(comm, [m, n], { dtype: A.dtype, blockSize: [rb, cb], grid }));
+  await summa(opA, opB, C, alpha, beta, out !== undefined);
+  return C;
+}
+
+/** C = alpha A B + beta C on matching layouts: A [rb, kb], B [kb, cb], C [rb, cb], all on one grid. */
+async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: number, hasC: boolean): Promise<void> {
+  const comm = C.comm;
+  const grid = C.grid;
+  const [pr, pc] = grid;
+  const { row, col } = await gridComms(comm, grid);
+  if (comm.rank >= pr * pc) return;
+  const [p, q] = gridCoords(comm.rank, grid);
+  const [mt, nt] = tileCounts(C.shape, C.blockSize);
+  const kt = tileCounts(A.shape, A.blockSize)[1];
+  const I: number[] = [];
+  const J: number[] = [];
+  for (let i = p; i < mt; i += pr) I.push(i);
+  for (let j = q; j < nt; j += pc) J.push(j);
+  const rowsOf = (i: number) => tileShape(C.shape, C.blockSize, [i, 0])[0];
+  const colsOf = (j: number) => tileShape(C.shape, C.blockSize, [0, j])[1];
+  const widthOf = (k: number) => tileShape(A.shape, A.blockSize, [0, k])[1];
+  const cTiles = new Map<string, FloatArray>();
+  for (const i of I) for (const j of J) cTiles.set(`${i},${j}`, ownTile(C, [i, j], 'matmul'));
+
+  if (kt === 0) {
+    // An empty inner dimension: the product is zero, so C is beta C.
+    for (const t of cTiles.values()) {
+      if (hasC) await kernels.sync(t);
+      for (let x = 0; x < t.length; x++) t[x] = beta === 0 ? 0 : beta * t[x];
+      kernels.release(t);
+    }
+    return;
+  }
+
+  // Steps gather inner tiles whose A tiles sit in one grid column and B tiles in one grid row, so each
+  // panel has a single root on its row (column) communicator.
+  const perStep = Math.max(1, Math.round(panelWidth() / A.blockSize[1]));
+  const classes = new Map<string, number[]>();
+  for (let k = 0; k < kt; k++) {
+    const key = `${k % pr},${k % pc}`;
+    if (!classes.has(key)) classes.set(key, []);
+    classes.get(key)!.push(k);
+  }
+  const steps: number[][] = [];
+  for (const ks of classes.values()) for (let s = 0; s < ks.length; s += perStep) steps.push(ks.slice(s, s + perStep));
+  steps.sort((a, b) => a[0] - b[0]);
+
+  const fetch = async (ks: number[]): Promise<{ ap: FloatArray; bp: FloatArray; kc: number; aOff: number[]; bOff: number[] }> => {
+    const kc = ks.reduce((s, k) => s + widthOf(k), 0);
+    const aOff: number[] = [];
+    let na = 0;
+    for (const i of I) { aOff.push(na); na += rowsOf(i) * kc; }
+    const bOff: number[] = [];
+    let nb = 0;
+    for (const j of J) { bOff.push(nb); nb += kc * colsOf(j); }
+    const qa = ks[0] % pc;
+    const pb = ks[0] % pr;
+    let ap: FloatArray | undefined;
+    let bp: FloatArray | undefined;
+    if (q === qa) {
+      ap = allocLike(A.dtype as 'float64' | 'float32', na);
+      I.forEach((i, ii) => {
+        let co = 0;
+        for (const k of ks) {
+          const t = ownTile(A, [i, k], 'matmul');
+          const w = widthOf(k);
+          const r = rowsOf(i);
+          for (let x = 0; x < r; x++) ap!.set(t.subarray(x * w, x * w + w), aOff[ii] + x * kc + co);
+          co += w;
+        }
+      });
+    }
+    if (p === pb) {
+      bp = allocLike(A.dtype as 'float64' | 'float32', nb);
+      J.forEach((j, jj) => {
+        let ro = 0;
+        for (const k of ks) {
+          bp!.set(ownTile(B, [k, j], 'matmul'), bOff[jj] + ro * colsOf(j));
+          ro += widthOf(k);
+        }
+      });
+    }
+    const [a, b] = await Promise.all([
+      row.size > 1 ? row.bcast(ap ?? null, qa) : ap,
+      col.size > 1 ? col.bcast(bp ?? null, pb) : bp,
+    ]);
+    return { ap: a as FloatArray, bp: b as FloatArray, kc, aOff, bOff };
+  };
+
+  // Operand tiles are read on the host when packed: bring device copies home first (no-op on cpu).
+  await kernels.sync(...localTiles(A), ...localTiles(B));
+  if (hasC) await kernels.sync(...cTiles.values());
+  const queue = new KernelQueue();
+  let next = fetch(steps[0]);
+  for (let s = 0; s < steps.length; s++) {
+    const panel = await next;
+    if (s + 1 < steps.length) next = fetch(steps[s + 1]);
+    const b0 = s === 0 ? (hasC ? beta : 0) : 1;
+    const jobs: Promise<void>[] = [];
+    I.forEach((i, ii) => J.forEach((j, jj) => {
+      const c = cTiles.get(`${i},${j}`)!;
+      const mi = rowsOf(i);
+      const nj = colsOf(j);
+      jobs.push(queue.submit([s], () => kernels.gemm(false, false, mi, nj, panel.kc, alpha,
+        { data: panel.ap, offset: panel.aOff[ii], ld: panel.kc },
+        { data: panel.bp, offset: panel.bOff[jj], ld: nj }, b0, { data: c, ld: nj })));
+    }));
+    await Promise.all(jobs);
+    kernels.release(panel.ap, panel.bp);
+  }
+  await kernels.sync(...cTiles.values());
+  kernels.release(...cTiles.values());
+}
+
+function localTiles(A: DArray): FloatArray[] {
+  return A.localTiles().map((t) => t.data as FloatArray);
+}

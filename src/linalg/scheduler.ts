@@ -1,0 +1,99 @@
+// A priority queue for tile kernels: at most `width` kernels in flight per rank, the most urgent first.
+// The tiled algorithms hand it every ready kernel; its ordering (panel before trailing update) is the lookahead.
+
+/** Lower keys run first; keys compare lexicographically. */
+export type Priority = readonly number[];
+
+interface Job {
+  key: Priority;
+  seq: number;
+  run: () => Promise<void>;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+function before(a: Job, b: Job): boolean {
+  const n = Math.max(a.key.length, b.key.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.key[i] ?? 0;
+    const y = b.key[i] ?? 0;
+    if (x !== y) return x < y;
+  }
+  return a.seq < b.seq;
+}
+
+/**
+ * Runs submitted kernels `width` at a time, the lowest priority key first among those waiting. Width 1 keeps
+ * one BLAS call per core; a second slot hides the hand-off latency between the event loop and the worker.
+ */
+export class KernelQueue {
+  private heap: Job[] = [];
+  private running = 0;
+  private seq = 0;
+
+  constructor(readonly width: number = defaultWidth()) {}
+
+  /** Queues `run` under `key`; resolves or rejects with it. */
+  submit(key: Priority, run: () => Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.push({ key, seq: this.seq++, run, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.running < this.width && this.heap.length > 0) {
+      const job = this.pop();
+      this.running++;
+      let p: Promise<void>;
+      try {
+        p = job.run();
+      } catch (e) {
+        p = Promise.reject(e);
+      }
+      p.then(job.resolve, job.reject).finally(() => {
+        this.running--;
+        this.pump();
+      });
+    }
+  }
+
+  private push(job: Job): void {
+    const h = this.heap;
+    h.push(job);
+    let i = h.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(h[i], h[parent])) break;
+      [h[i], h[parent]] = [h[parent], h[i]];
+      i = parent;
+    }
+  }
+
+  private pop(): Job {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && before(h[l], h[m])) m = l;
+        if (r < h.length && before(h[r], h[m])) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m], h[i]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+/** Kernels in flight per rank: DARRAY_LINALG_WIDTH if set, else 2. */
+export function defaultWidth(): number {
+  const v = Number(process.env.DARRAY_LINALG_WIDTH);
+  return Number.isInteger(v) && v > 0 ? v : 2;
+}
