@@ -6,8 +6,9 @@
  *
  * Between one pair of ranks, messages of one call arrive in the order sent. A TypedArray travels as raw
  * frames and is received as the same TypedArray type and length (a view the receiver owns); any other value
- * travels as msgpack. The collectives never modify a buffer after passing it to `send` until that send's
- * promise has resolved, and never call `recv` twice at once for the same source.
+ * travels as msgpack. Sends may be issued without awaiting earlier ones and go out in call order; a send's
+ * promise resolves when its buffer may be reused. The collectives never modify a buffer after passing it to
+ * `send` until that send's promise has resolved, and never call `recv` twice at once for the same source.
  */
 export interface Channel {
   readonly rank: number;

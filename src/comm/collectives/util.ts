@@ -29,31 +29,30 @@ export function context(ch: Channel, op: string): ErrorContext {
 }
 
 /**
- * Sends without waiting, keeping the order of posting per destination whatever the transport does with
- * concurrent sends; `flush` waits for all of them and rethrows the first failure. A buffer handed to `post`
- * is never modified afterwards by the algorithms, and `flush` runs before a collective returns, so the
- * caller may reuse the result at once.
+ * Sends without waiting, so that a pipeline keeps several segments in flight (the transport completes a
+ * large send only when the receiver has it); `flush` waits for all of them and rethrows the first failure.
+ * Channel sends go out in call order. A buffer handed to `post` is never modified afterwards by the
+ * algorithms, and `flush` runs before a collective returns, so the caller may reuse the result at once.
  */
 export class Outbox {
-  private readonly tails = new Map<number, Promise<void>>();
+  private readonly pending: Promise<void>[] = [];
   private failure: { error: unknown } | undefined;
 
   constructor(private readonly ch: Channel) {}
 
   post(data: unknown, dest: number): void {
-    const prev = this.tails.get(dest) ?? Promise.resolve();
-    this.tails.set(dest, prev.then(async () => {
-      if (this.failure) return;
-      try {
-        await this.ch.send(data, dest);
-      } catch (error) {
-        this.failure ??= { error };
-      }
-    }));
+    let sent: Promise<void>;
+    try {
+      sent = this.ch.send(data, dest);
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    // Record the first failure; flush rethrows it (no unhandled rejection meanwhile).
+    this.pending.push(sent.catch((error: unknown) => { this.failure ??= { error }; }));
   }
 
   async flush(): Promise<void> {
-    await Promise.all(this.tails.values());
+    await Promise.all(this.pending);
     if (this.failure) throw this.failure.error;
   }
 }
