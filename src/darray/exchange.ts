@@ -7,6 +7,7 @@ import {
   type GeometryOf, type Layout, type Mapping, type Run, maxLocalCount, pairCounts, pairRuns,
 } from './exchange-plan.js';
 import { tileKey } from './distribution.js';
+import { DArrayError } from '../errors.js';
 
 export type TileLookup = (tile: readonly number[]) => TypedArray;
 
@@ -41,7 +42,7 @@ class RunCursor {
     let k = 0;
     while (k < n) {
       const r = this.next();
-      if (!r) throw new Error(`exchange plan ran out after ${k} of ${n} elements`);
+      if (!r) throw new DArrayError(`exchange plan ran out after ${k} of ${n} elements`);
       const src = this.data(r);
       const m = Math.min(n - k, r.length - this.pos);
       const s0 = r.srcOffset + this.pos * r.srcStride;
@@ -57,7 +58,7 @@ class RunCursor {
     let k = 0;
     while (k < n) {
       const r = this.next();
-      if (!r) throw new Error(`exchange plan ran out after ${k} of ${n} elements`);
+      if (!r) throw new DArrayError(`exchange plan ran out after ${k} of ${n} elements`);
       const m = Math.min(n - k, r.length - this.pos);
       this.data(r).set(buf.subarray(k, k + m), r.dstOffset + this.pos);
       k += m;
@@ -80,14 +81,18 @@ function copyLocal(runs: Iterable<Run>, srcOf: TileLookup, dstOf: TileLookup): v
   }
 }
 
-/** Smallest per-pair chunk, so that small exchanges do not pay many message latencies. */
-const MIN_CHUNK = 16384;
+/**
+ * Exchange tuning. `minChunk`: smallest per-pair message in elements, so small exchanges do not pay many
+ * latencies; `roundsDivisor`: chunks are maxLocal / (roundsDivisor * size), bounding the buffers to about
+ * 2 / roundsDivisor of the local data. Tests lower minChunk to drive the multi-round path.
+ */
+export const exchangeTuning = { minChunk: 16384, roundsDivisor: 4 };
 
 /** A tile lookup over a map keyed by tileKey, failing loudly if the plan asks for a tile this rank lacks. */
 export function mapLookup(tiles: Map<string, TypedArray>, what: string): TileLookup {
   return (t) => {
     const a = tiles.get(tileKey(t));
-    if (!a) throw new Error(`${what} tile [${t.join(', ')}] is not stored on this rank`);
+    if (!a) throw new DArrayError(`${what}: tile [${t.join(', ')}] is not stored on this rank`);
     return a;
   };
 }
@@ -105,7 +110,7 @@ export async function exchange(
   copyLocal(pairRuns(src, dst, map, me, me, srcGeom), srcOf, dstOf);
   if (size === 1) return;
   const counts = pairCounts(src, dst, map, size);
-  const chunk = Math.max(MIN_CHUNK, Math.ceil(maxLocalCount(src, dst, size) / (4 * size)));
+  const chunk = Math.max(exchangeTuning.minChunk, Math.ceil(maxLocalCount(src, dst, size) / (exchangeTuning.roundsDivisor * size)));
   let rounds = 0;
   for (let s = 0; s < size; s++) for (let d = 0; d < size; d++) if (s !== d) rounds = Math.max(rounds, Math.ceil(counts[s][d] / chunk));
   if (rounds === 0) return;
@@ -125,7 +130,8 @@ export async function exchange(
       if (n === 0) continue;
       const buf = got[s] as TypedArray;
       if (!ArrayBuffer.isView(buf) || buf.length !== n) {
-        throw new Error(`exchange round ${r}: expected ${n} elements from rank ${s}, got ${ArrayBuffer.isView(buf) ? buf.length : typeof buf}`);
+        const got = ArrayBuffer.isView(buf) ? `${buf.length}` : typeof buf;
+        throw new DArrayError(`round ${r}: expected ${n} elements, got ${got}`, { rank: me, op: 'exchange', peer: s });
       }
       receivers[s].unpack(buf, n);
     }
