@@ -1,0 +1,238 @@
+// Tile kernels vs the plain-TypeScript reference (src/kernels/reference.ts), both dtypes, on the cpu backend;
+// defineKernelSuite is reused by kernels-opencl.test.ts for the OpenCL backend.
+import assert from 'node:assert/strict';
+import * as K from '../../src/kernels/index.js';
+import * as R from '../../src/kernels/reference.js';
+import type { FloatArray, Mat } from '../../src/kernels/index.js';
+
+type Dtype = 'float64' | 'float32';
+const GUARD = -7.25; // fills the array around a tile: a kernel writing outside its tile is caught
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function alloc(dtype: Dtype, n: number): FloatArray {
+  return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+}
+
+/** A rows x cols tile inside a larger guarded array (offset and ld > cols when `pad`), filled by f. */
+export function tile(dtype: Dtype, rows: number, cols: number, f: (i: number, j: number) => number, pad = true): Mat {
+  const offset = pad ? 3 : 0;
+  const ld = cols + (pad ? 5 : 0);
+  const data = alloc(dtype, offset + Math.max(rows, 1) * ld + (pad ? 4 : 0)).fill(GUARD);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) data[offset + i * ld + j] = f(i, j);
+  return { data, offset, ld };
+}
+
+export function clone(M: Mat): Mat {
+  return { data: M.data.slice(), offset: M.offset, ld: M.ld };
+}
+
+function eps(dtype: Dtype): number {
+  return dtype === 'float64' ? 2 ** -52 : 2 ** -23;
+}
+
+/** Whole arrays equal to within tol relative to the largest reference entry (guards included, so they must stay). */
+export function close(actual: FloatArray, expected: FloatArray, dtype: Dtype, depth: number, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let scale = 1;
+  for (const v of expected) scale = Math.max(scale, Math.abs(v));
+  const tol = 16 * eps(dtype) * Math.max(depth, 1) * scale;
+  for (let i = 0; i < actual.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    if (!(d <= tol)) assert.fail(`${what}: element ${i} is ${actual[i]}, reference ${expected[i]} (tol ${tol.toExponential(2)})`);
+  }
+}
+
+/** Triangular factor well conditioned with or without its diagonal: small off-diagonal, diagonal in [1, 2]. */
+function triangularTile(dtype: Dtype, ka: number, r: () => number): Mat {
+  return tile(dtype, ka, ka, (i, j) => (i === j ? 1 + r() : (2 * r() - 1) / ka));
+}
+
+function spdTile(dtype: Dtype, n: number, r: () => number): Mat {
+  const M = Array.from({ length: n * n }, () => 2 * r() - 1);
+  return tile(dtype, n, n, (i, j) => {
+    let s = i === j ? n : 0;
+    for (let l = 0; l < n; l++) s += M[i * n + l] * M[j * n + l];
+    return s / n;
+  });
+}
+
+export interface SuiteOptions {
+  sizes: number[]; // square sizes
+  shapes: [number, number, number][]; // non-square m, n, k
+  fullCombos: number; // largest size at which every flag combination runs
+}
+
+export function defineKernelSuite(backend: 'cpu' | 'opencl', dtypes: Dtype[], o: SuiteOptions): void {
+  for (const dtype of dtypes) {
+    describe(`kernels on ${backend}, ${dtype}`, function () {
+      before(() => K.setBackend(backend));
+      after(() => {
+        K.release();
+        K.setBackend('cpu');
+      });
+      const r = rng(dtype === 'float64' ? 11 : 12);
+      const rand = (): number => 2 * r() - 1;
+      const flags = [false, true];
+      // Every kernel result is read on the host after sync(): a no-op on cpu, the write-back on opencl.
+      const done = async (...ms: FloatArray[]): Promise<void> => K.sync(...ms);
+
+      const gemmCases: [number, number, number][] = [...o.sizes.map((s) => [s, s, s] as [number, number, number]), ...o.shapes];
+      for (const [m, n, k] of gemmCases) {
+        for (const ta of flags) for (const tb of flags) {
+          if (Math.max(m, n, k) > o.fullCombos && ta !== tb) continue;
+          it(`gemm ${m}x${n}x${k} transA=${ta} transB=${tb}`, async () => {
+            const A = tile(dtype, ta ? k : m, ta ? m : k, rand);
+            const B = tile(dtype, tb ? n : k, tb ? k : n, rand);
+            const C = tile(dtype, m, n, rand);
+            const E = clone(C);
+            await K.gemm(ta, tb, m, n, k, 0.75, A, B, -0.5, C);
+            await done(C.data);
+            R.gemm(ta, tb, m, n, k, 0.75, A, B, -0.5, E);
+            close(C.data, E.data, dtype, k, 'gemm');
+          });
+        }
+      }
+
+      for (const [n, k] of [...o.sizes.map((s) => [s, s]), ...o.shapes.map(([a, , c]) => [a, c])]) {
+        for (const uplo of ['L', 'U'] as const) for (const trans of flags) {
+          if (Math.max(n, k) > o.fullCombos && trans) continue;
+          it(`syrk n=${n} k=${k} uplo=${uplo} trans=${trans} leaves the other triangle`, async () => {
+            const A = tile(dtype, trans ? k : n, trans ? n : k, rand);
+            const C = tile(dtype, n, n, rand);
+            const E = clone(C);
+            await K.syrk(uplo, trans, n, k, 1.5, A, 0.25, C);
+            await done(C.data);
+            R.syrk(uplo, trans, n, k, 1.5, A, 0.25, E);
+            close(C.data, E.data, dtype, k, 'syrk');
+          });
+        }
+      }
+
+      const triShapes: [number, number][] = [...o.sizes.map((s) => [s, s] as [number, number]), ...o.shapes.map(([a, b]) => [a, b] as [number, number])];
+      for (const op of ['trsm', 'trmm'] as const) {
+        for (const [m, n] of triShapes) {
+          for (const side of ['L', 'R'] as const) for (const uplo of ['L', 'U'] as const)
+            for (const trans of flags) for (const diag of ['N', 'U'] as const) {
+              if (Math.max(m, n) > o.fullCombos && (trans || diag === 'U')) continue;
+              it(`${op} ${m}x${n} side=${side} uplo=${uplo} trans=${trans} diag=${diag}`, async () => {
+                const ka = side === 'L' ? m : n;
+                const A = triangularTile(dtype, ka, r);
+                const B = tile(dtype, m, n, rand);
+                const E = clone(B);
+                await K[op](side, uplo, trans, diag, m, n, -1.25, A, B);
+                await done(B.data);
+                R[op](side, uplo, trans, diag, m, n, -1.25, A, E);
+                close(B.data, E.data, dtype, ka, op);
+              });
+            }
+        }
+      }
+
+      for (const n of o.sizes) {
+        for (const uplo of ['L', 'U'] as const) {
+          it(`potrf n=${n} uplo=${uplo}`, async () => {
+            const A = spdTile(dtype, n, r);
+            const E = clone(A);
+            await K.potrf(uplo, n, A);
+            R.potrf(uplo, n, E);
+            close(A.data, E.data, dtype, n, 'potrf');
+          });
+        }
+      }
+
+      const luShapes: [number, number][] = [...o.sizes.map((s) => [s, s] as [number, number]), [17, 5], [5, 17]];
+      for (const [m, n] of luShapes) {
+        it(`getrf ${m}x${n} pivots and factors`, async () => {
+          const A = tile(dtype, m, n, rand);
+          const E = clone(A);
+          const piv = new Int32Array(Math.min(m, n));
+          const epiv = new Int32Array(Math.min(m, n));
+          await K.getrf(m, n, A, piv);
+          R.getrf(m, n, E, epiv);
+          assert.deepEqual(Array.from(piv), Array.from(epiv), 'pivots');
+          close(A.data, E.data, dtype, Math.min(m, n) * 4, 'getrf');
+        });
+        it(`geqrf ${m}x${n} reflectors and tau`, async () => {
+          const A = tile(dtype, m, n, rand);
+          const E = clone(A);
+          const tau = alloc(dtype, Math.min(m, n));
+          const etau = alloc(dtype, Math.min(m, n));
+          await K.geqrf(m, n, A, tau);
+          R.geqrf(m, n, E, etau);
+          close(A.data, E.data, dtype, m * 2, 'geqrf');
+          close(tau, etau, dtype, m * 2, 'geqrf tau');
+        });
+      }
+
+      for (const n of [1, 17, 1000]) {
+        it(`axpy and scal n=${n}`, async () => {
+          const x = alloc(dtype, n + 2).map(rand);
+          const y = alloc(dtype, n + 2).map(rand);
+          const ey = y.slice();
+          const ex = x.slice();
+          await K.axpy(n, 0.5, x, y);
+          await K.scal(n, -3, x);
+          await done(x, y);
+          R.axpy(n, 0.5, ex, ey);
+          R.scal(n, -3, ex);
+          close(y, ey, dtype, 1, 'axpy');
+          close(x, ex, dtype, 1, 'scal');
+        });
+      }
+
+      it('potrf of a non-SPD tile names the failing column', async () => {
+        const n = 17;
+        const A = spdTile(dtype, n, r);
+        const off = A.offset ?? 0;
+        A.data[off + 9 * A.ld + 9] = -1; // leading minor of order 10 is no longer positive
+        const err = await K.potrf('L', n, A).then(() => undefined, (e: unknown) => e);
+        assert.equal((err as Error)?.name, 'NotPositiveDefiniteError');
+        assert.equal((err as { column: number }).column, 9);
+        assert.throws(() => R.potrf('L', n, clone({ ...A, data: A.data })), { name: 'NotPositiveDefiniteError' });
+      });
+
+      it('getrf of a singular tile rejects with SingularMatrixError at the zero pivot', async () => {
+        const n = 17;
+        const A = tile(dtype, n, n, (i, j) => (j === 6 ? 0 : rand()));
+        const err = await K.getrf(n, n, A, new Int32Array(n)).then(() => undefined, (e: unknown) => e);
+        assert.equal((err as Error)?.name, 'SingularMatrixError');
+        assert.equal((err as { column: number }).column, 6);
+      });
+
+      it('many kernels in flight at once all finish correctly', async () => {
+        const n = 64;
+        const jobs = Array.from({ length: 12 }, () => {
+          const A = tile(dtype, n, n, rand, false);
+          const B = tile(dtype, n, n, rand, false);
+          const C = tile(dtype, n, n, () => 0, false);
+          return { A, B, C };
+        });
+        await Promise.all(jobs.map(({ A, B, C }) => K.gemm(false, false, n, n, n, 1, A, B, 0, C)));
+        await done(...jobs.map((j) => j.C.data));
+        for (const { A, B, C } of jobs) {
+          const E = clone(C);
+          R.gemm(false, false, n, n, n, 1, A, B, 0, E);
+          close(C.data, E.data, dtype, n, 'concurrent gemm');
+        }
+      });
+    });
+  }
+}
+
+if (!process.env.DARRAY_KERNELS_SKIP_CPU) {
+  defineKernelSuite('cpu', ['float64', 'float32'], {
+    sizes: [1, 2, 17, 64, 255, 256, 300],
+    shapes: [[17, 64, 5], [300, 2, 255], [2, 255, 64]],
+    fullCombos: 64,
+  });
+}
