@@ -6,7 +6,7 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { CommError, PeerFailedError, ProtocolError, TimeoutError } from '../errors.js';
 import type { RankEnv } from './env.js';
 import { Matcher, type Incoming } from './p2p.js';
-import { ANY_SOURCE } from './tags.js';
+import { ANY_SOURCE, WORLD_CONTEXT } from './tags.js';
 import {
   decodeBody, decodeHeader, encodeBody, encodeControl, encodeHeader, jobHash, Kind, type Header,
 } from './wire.js';
@@ -125,6 +125,10 @@ export class Transport {
     this.epoch = env.epoch;
     this.hbIntervalMs = Math.max(20, Math.min(1000, Math.floor(env.peerTimeoutMs / 5)));
     this.matcher = new Matcher((peer, op, tag) => this.peerError(peer, op, tag));
+    // The world's contexts exist before any mail can arrive (the read loops start inside open()).
+    const world = Array.from({ length: this.size }, (_, i) => i);
+    this.matcher.registerContext(WORLD_CONTEXT, world);
+    this.matcher.registerContext(WORLD_CONTEXT + 1, world);
   }
 
   /** Joins the job: binds this rank's endpoints, trades addresses through rank 0, connects to every peer. */
