@@ -4,11 +4,11 @@
 import ndarray from 'ndarray';
 import type { Comm } from '../../src/comm/index.js';
 import * as da from '../../src/darray/index.js';
-import { allocate, type Dtype } from '../../src/darray/dtype.js';
+import { allocate, type Dtype, type TypedArray } from '../../src/darray/dtype.js';
 import { CounterRng, STREAM_NORMAL } from '../../src/darray/random.js';
 import { ShapeError } from '../../src/errors.js';
 
-type Nd = ndarray.NdArray<ArrayLike<number> & { [i: number]: number; length: number }>;
+type Nd = ndarray.NdArray<TypedArray>;
 
 /** One layout to test: a shape and block sizes for two operands (the second tiled differently). */
 export interface Case { shape: number[]; bs: number[] | undefined; bs2: number[] }
@@ -46,7 +46,7 @@ export const f2 = (shape: number[]) => (...idx: number[]) => ((ravel(idx, shape)
 export function refArray(shape: number[], f: (...idx: number[]) => number, dtype: Dtype = 'float64'): Nd {
   const data = allocate(dtype, prod(shape));
   for (let i = 0; i < data.length; i++) data[i] = f(...unravel(i, shape));
-  return ndarray(data, shape) as unknown as Nd;
+  return ndarray(data, shape);
 }
 
 /** Throws unless got has want's shape and every element agrees within rel * max(1, |want|). */
