@@ -107,8 +107,11 @@ async function factor(L: DArray, comm: DArray['comm']): Promise<number> {
       if (i !== j) await board.unref(tag(j, k));
     }
     let mail: Mail = t;
+    // Every declared message is received even after a failure, so none is left to confuse a later call.
+    const d = i > j ? await board.get(tag(j, j)) : undefined;
     if (bad) {
       mail = fail((bad as { failedColumn: number }).failedColumn);
+      if (i > j) await board.unref(tag(j, j));
     } else if (i === j) {
       try {
         await queue.submit([j, i, j], () => kernels.potrf('L', nj, { data: t, ld: nj }));
@@ -120,9 +123,9 @@ async function factor(L: DArray, comm: DArray['comm']): Promise<number> {
         mail = fail(j * b + e.column);
       }
     } else {
-      const d = await board.get(tag(j, j));
-      if (!isTile(d)) mail = fail(d.failedColumn);
-      else await queue.submit([j, i, j], () => kernels.trsm('R', 'L', true, 'N', mi, nj, 1, { data: d, ld: nj },
+      const diag = d!;
+      if (!isTile(diag)) mail = fail(diag.failedColumn);
+      else await queue.submit([j, i, j], () => kernels.trsm('R', 'L', true, 'N', mi, nj, 1, { data: diag, ld: nj },
         { data: t, ld: nj }));
       await board.unref(tag(j, j));
     }
