@@ -89,13 +89,14 @@ class Job {
     const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
     for (const s of sigs) process.on(s, onSignal);
     // Last resort if the launcher itself crashes: no rank group survives it.
-    const onExit = () => { for (const r of this.ranks) if (r.pid && !r.ending) this.kill(r, 'SIGKILL'); };
+    const onExit = () => {
+      for (const r of this.ranks) if (r.pid && !r.ending) this.kill(r, 'SIGKILL');
+      removeRunDir(this.job.rundir);
+    };
     process.on('exit', onExit);
     try {
-      for (const p of this.places) {
-        if (this.stopping) break;     // a signal arrived while starting
-        this.ranks.push(this.spawnRank(p));
-      }
+      // Synchronous: a signal is handled only after every rank was started, so none is missed when stopping.
+      for (const p of this.places) this.ranks.push(this.spawnRank(p));
       if (this.opts.timeout !== undefined) {
         this.timers.push(setTimeout(() => this.onTimeout(), this.opts.timeout * 1000));
       }
@@ -164,8 +165,7 @@ class Job {
   }
 
   private checkAllExited(): void {
-    if (this.ranks.length > 0 && (this.ranks.length === this.places.length || this.stopping)
-      && this.ranks.every((r) => r.ending)) this.done();
+    if (this.ranks.length === this.places.length && this.ranks.every((r) => r.ending)) this.done();
   }
 
   /** Sends a signal to a rank: to its process group here, or through the remote guard's stdin. */
