@@ -36,7 +36,7 @@ for (let root = 0; root < size; root++) {
   // bcast: object, small typed array, zero-length typed array
   assert.deepEqual(await comm.bcast(rank === root ? { root, list: [1, 'two'] } : undefined, root), { root, list: [1, 'two'] });
   assert.deepEqual(plain(await comm.bcast(rank === root ? data(root, 11) : undefined, root)), plain(data(root, 11)));
-  assert.equal((await comm.bcast(rank === root ? new Int32Array(0) : undefined, root)).length, 0);
+  assert.equal((await comm.bcast(rank === root ? new Int32Array(0) : undefined, root))?.length, 0);
   // reduce: every op on numbers, sum of typed arrays
   const r1 = await comm.reduce(rank + 1, 'prod', root);
   assert.equal(r1, rank === root ? Array.from({ length: size }, (_, i) => i + 1).reduce((a, b) => a * b) : undefined);
