@@ -1,2 +1,23 @@
 // Public entry of darray: re-exports only. What is exported here is the contract in the design's api.md.
 export * from './errors.js';
+
+// Lifecycle and communicator.
+export { init, finalize, Comm, ANY_SOURCE, ANY_TAG, TAG_UB } from './comm/index.js';
+export type { Status, ReduceOp } from './comm/index.js';
+
+// Distributed arrays.
+export * from './darray/index.js';
+
+// Dense linear algebra.
+export * from './linalg/index.js';
+
+// Kernel backend choice (the kernels themselves are internal).
+export { setBackend, getBackend } from './kernels/index.js';
+
+// Sparse matrices and graphs, as namespaces: da.sparse.fromEdges, da.graph.pagerank.
+export * as sparse from './sparse/index.js';
+export * as graph from './graph/index.js';
+
+// Training across ranks.
+export { DataParallel, DistributedSampler, pipeline, Pipeline, onRank } from './ml/index.js';
+export type { DataParallelOptions, SamplerOptions, Stage, StageSpec, PipelineOptions, Handle } from './ml/index.js';
