@@ -6,3 +6,4 @@ export { pipeline, Pipeline, type Stage, type StageSpec, type PassInfo, type Los
 export { pipelineSchedule, type PipeOp, type ScheduleKind } from './schedule.js';
 export { onRank, type Handle, type Remote } from './on-rank.js';
 export { splitMicrobatches, type FloatArray } from './types.js';
+export { DenseStack, loopGemm, softmaxCrossEntropy, type Activation, type DenseLayer, type DenseOptions, type GemmFn, type MatRef } from './dense.js';
