@@ -1,0 +1,70 @@
+// PageRank by power iteration on a distributed sparse adjacency matrix, with networkx's conventions: uniform
+// start and teleport, dangling vertices' rank spread evenly, stop when the L1 change < n * tol.
+
+import type { DArray } from '../darray/index.js';
+import { DArrayError, ShapeError } from '../errors.js';
+import type { SparseMatrix } from '../sparse/index.js';
+import { checkGraph } from './check.js';
+
+export interface PagerankOptions {
+  /** Probability of following an edge (networkx's alpha); default 0.85. */
+  damping?: number;
+  /** Convergence: stop when sum |x_new - x| < n * tol (networkx's test); default 1e-6. */
+  tol?: number;
+  /** Iterations before giving up with an error; default 100. */
+  maxIter?: number;
+}
+
+/**
+ * Collective: the PageRank vector of the graph whose edge i -> j is entry (i, j) of G (weights count:
+ * rank flows along out-edges in proportion to weight). Returns a float64 DArray in G's row layout, summing
+ * to 1. Throws on every rank if it has not converged after maxIter iterations.
+ */
+export async function pagerank(G: SparseMatrix, opts: PagerankOptions = {}): Promise<DArray> {
+  const op = 'graph.pagerank';
+  checkGraph(G, op);
+  const d = opts.damping ?? 0.85, tol = opts.tol ?? 1e-6, maxIter = opts.maxIter ?? 100;
+  const rank = G.comm.rank;
+  if (typeof d !== 'number' || !(d >= 0 && d <= 1)) throw new ShapeError(`damping must be in [0, 1], got ${d}`, { rank, op });
+  if (typeof tol !== 'number' || !(tol > 0)) throw new ShapeError(`tol must be positive, got ${tol}`, { rank, op });
+  if (!Number.isSafeInteger(maxIter) || maxIter < 1) throw new ShapeError(`maxIter must be a positive integer, got ${maxIter}`, { rank, op });
+  // x_new = d * (A^T (x / outweight) + dangling mass / n) + (1 - d) / n: a matvec with the transpose.
+  const At = G.symmetric ? G : await G.transpose();
+  const n = G.nrows, m = G.localRows;
+  const inv = G.localRowSums();
+  const dangling: number[] = [];
+  for (let i = 0; i < m; i++) {
+    if (inv[i] === 0) dangling.push(i);
+    else inv[i] = 1 / inv[i];
+  }
+  const x = new Float64Array(m).fill(1 / n);
+  const z = At.extVector();
+  const y = new Float64Array(m);
+  let dmass = await G.comm.allreduce(dangling.length / n, 'sum');
+  const stats = new Float64Array(2);
+  for (let it = 0; it < maxIter; it++) {
+    for (let i = 0; i < m; i++) z[i] = x[i] * inv[i];
+    await At.halo(z, z);
+    At.multiplyLocal(z, y);
+    const base = d * (dmass / n) + (1 - d) / n;
+    let err = 0;
+    for (let i = 0; i < m; i++) {
+      const v = d * y[i] + base;
+      err += Math.abs(v - x[i]);
+      x[i] = v;
+    }
+    let dm = 0;
+    for (const i of dangling) dm += x[i];
+    stats[0] = err; stats[1] = dm;
+    const s = await G.comm.allreduce(stats, 'sum');
+    dmass = s[1];
+    if (s[0] < n * tol) return toVector(G, x);
+  }
+  throw new DArrayError(`did not converge to tol ${tol} in ${maxIter} iterations`, { rank, op });
+}
+
+async function toVector(G: SparseMatrix, x: Float64Array): Promise<DArray> {
+  const v = await G.rowVector('float64');
+  v.tile([G.comm.rank])?.set(x);
+  return v;
+}
