@@ -2,6 +2,7 @@
 // DArray's unit tests run 1-4 simulated ranks in one process without the launcher.
 
 import type { Comm } from '../../src/comm/index.js';
+export { FakeWorld } from '../../bench/fake-channel.js';
 import { FakeWorld, runWorld } from '../../bench/fake-channel.js';
 import * as coll from '../../src/comm/collectives.js';
 import type { Channel } from '../../src/comm/channel.js';
@@ -23,8 +24,9 @@ class FakeComm {
 }
 
 /** Runs fn on `size` simulated ranks at once; results in rank order; rejects with the first rank's error. */
-export async function onRanks<T>(size: number, fn: (comm: Comm) => Promise<T>, timeoutMs = 30000): Promise<T[]> {
-  const world = new FakeWorld(size, { jitter: 1 });
+export async function onRanks<T>(
+  size: number, fn: (comm: Comm) => Promise<T>, timeoutMs = 30000, world = new FakeWorld(size, { jitter: 1 }),
+): Promise<T[]> {
   const results = await runWorld(world, (ch) => fn(new FakeComm(ch) as unknown as Comm), timeoutMs);
   const left = world.leftovers();
   if (left.length) throw new Error(`messages left undelivered: ${left.join('; ')}`);

@@ -2,7 +2,9 @@
 // collective algorithms), against serial ndarray references; the SPMD programs repeat them on real ranks.
 
 import { exchangeTuning } from '../../src/darray/exchange.js';
-import { onRanks } from './darray-fake-comm.js';
+import * as da from '../../src/darray/index.js';
+import { defaultGrid, locate } from '../../src/darray/distribution.js';
+import { FakeWorld, onRanks } from './darray-fake-comm.js';
 import {
   CASES, checkAccess, checkElementwise, checkErrors, checkMovement, checkRandom, checkReductions, label,
 } from './darray-cases.js';
@@ -36,6 +38,26 @@ describe('DArray on simulated ranks', function () {
           });
         } finally {
           Object.assign(exchangeTuning, saved);
+        }
+      });
+      it('redistribute and transpose send each element that changes owner exactly once', async () => {
+        const shape = [64, 48];
+        const from = { blockSize: [8, 8], grid: defaultGrid(p, 2) };
+        for (const [to, perm] of [[{ blockSize: [5, 7], grid: [p, 1] }, [0, 1]], [{ blockSize: [8, 8], grid: from.grid }, [1, 0]]] as const) {
+          // Brute force: elements whose owner changes, each 8 bytes, and no other payload.
+          let moved = 0;
+          for (let i = 0; i < shape[0]; i++) for (let j = 0; j < shape[1]; j++) {
+            const dst = perm[0] === 0 ? [i, j] : [j, i];
+            const dshape = perm.map((a) => shape[a]);
+            if (locate(shape, from.blockSize, from.grid, [i, j]).rank !== locate(dshape, to.blockSize, to.grid, dst).rank) moved++;
+          }
+          const world = new FakeWorld(p);
+          // rand sends nothing, so all typed-array payload of the job is the exchange's.
+          await onRanks(p, async (comm) => {
+            const A = await da.rand(comm, shape, { seed: 3, ...from });
+            return perm[0] === 0 ? A.redistribute(to) : A.transpose();
+          }, 30000, world);
+          if (world.stats.bytes !== moved * 8) throw new Error(`sent ${world.stats.bytes} B, expected ${moved * 8} B`);
         }
       });
       it('errors are the same ShapeError on every rank', () => onRanks(p, (comm) => checkErrors(comm)));
