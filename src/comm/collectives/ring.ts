@@ -8,28 +8,27 @@ import { combineInto, type ReduceOp, type TypedArray } from '../reduce-ops.js';
 import { chunk, ctorOf, expectTyped, mod, Outbox, segments } from './util.js';
 
 /**
- * Ring reduce-scatter into a fresh `out`. At step s rank r receives chunk r-s-1 from its left neighbour,
+ * Ring reduce-scatter into `out`, which holds elements from `base` on. At step s rank r receives chunk r-s-1 from its left neighbour,
  * combines it with its own input and passes it on; after p-1 steps it holds chunk r+1 fully reduced, and
  * calls `onFinal` per segment of it as soon as that segment is done, so the next phase starts at once.
  * Each chunk is reduced by exactly one rank, so every rank later holds the same bits.
  */
 async function reduceScatter(
   ch: Channel, x: TypedArray, op: ReduceOp, ctx: ErrorContext, box: Outbox,
-  onFinal: (dst: TypedArray, lo: number) => void,
-): Promise<TypedArray> {
+  out: TypedArray, base: number, onFinal: (dst: TypedArray) => void,
+): Promise<void> {
   const p = ch.size, r = ch.rank, n = x.length, bpe = x.BYTES_PER_ELEMENT;
   const right = mod(r + 1, p), left = mod(r - 1, p);
   const ctor = ctorOf(x);
-  const out = new ctor(n);
   for (const [a, b] of segments(...chunk(n, p, r), bpe)) box.post(x.subarray(a, b), right);
   for (let s = 0; s < p - 1; s++) {
     const last = s === p - 2;
     for (const [a, b] of segments(...chunk(n, p, mod(r - s - 1, p)), bpe)) {
       const got = expectTyped(await ch.recv(left), ctor, b - a, ctx, left);
       if (last) {
-        const dst = out.subarray(a, b);
+        const dst = out.subarray(a - base, b - base);
         combineInto(dst, got, x.subarray(a, b), op, ctx);
-        onFinal(dst, a);
+        onFinal(dst);
       } else {
         // The partial sum lives in the received buffer (ours), never in `out`, which is written once later.
         combineInto(got, got, x.subarray(a, b), op, ctx);
@@ -37,7 +36,6 @@ async function reduceScatter(
       }
     }
   }
-  return out;
 }
 
 /** Allreduce of a large typed array on 2+ ranks: ring reduce-scatter, then ring allgather. */
@@ -45,8 +43,9 @@ export async function ringAllreduce(ch: Channel, x: TypedArray, op: ReduceOp, ct
   const p = ch.size, r = ch.rank, n = x.length, bpe = x.BYTES_PER_ELEMENT;
   const right = mod(r + 1, p), left = mod(r - 1, p);
   const box = new Outbox(ch);
-  const out = await reduceScatter(ch, x, op, ctx, box, (dst) => box.post(dst, right));
   const ctor = ctorOf(x);
+  const out = new ctor(n);
+  await reduceScatter(ch, x, op, ctx, box, out, 0, (dst) => box.post(dst, right));
   for (let s = 0; s < p - 1; s++) {
     for (const [a, b] of segments(...chunk(n, p, mod(r - s, p)), bpe)) {
       const got = expectTyped(await ch.recv(left), ctor, b - a, ctx, left);
@@ -64,9 +63,12 @@ export async function ringReduce(
 ): Promise<TypedArray | undefined> {
   const p = ch.size, r = ch.rank, n = x.length, bpe = x.BYTES_PER_ELEMENT;
   const box = new Outbox(ch);
-  const out = await reduceScatter(ch, x, op, ctx, box, (dst) => { if (r !== root) box.post(dst, root); });
+  const ctor = ctorOf(x);
+  // The root assembles the whole result; any other rank keeps only the chunk it finishes (r + 1).
+  const [lo, hi] = chunk(n, p, mod(r + 1, p));
+  const out = r === root ? new ctor(n) : new ctor(hi - lo);
+  await reduceScatter(ch, x, op, ctx, box, out, r === root ? 0 : lo, (dst) => { if (r !== root) box.post(dst, root); });
   if (r === root) {
-    const ctor = ctorOf(x);
     for (let q = 0; q < p; q++) {
       if (q === root) continue;
       for (const [a, b] of segments(...chunk(n, p, mod(q + 1, p)), bpe)) {
