@@ -56,10 +56,11 @@ function reports(stdout: string): RankReport[] {
 }
 
 /** Every rank and helper process is gone and the run dir removed, within a short bounded wait. */
-async function assertNothingLeft(rs: RankReport[], expectRanks: number): Promise<void> {
+async function assertNothingLeft(rs: RankReport[], expectRanks: number, waitMs = 1000): Promise<void> {
   assert.equal(rs.length, expectRanks, 'every rank reported its pids');
   const pids = rs.flatMap((r) => [r.pid, r.helper]);
-  for (let t = 0; t < 1000 && pids.some(alive); t += 50) await new Promise((r) => setTimeout(r, 50));
+  const left = () => pids.some(alive) || rs.some((r) => fs.existsSync(r.rundir));
+  for (let t = 0; t < waitMs && left(); t += 50) await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(pids.filter(alive), [], 'no rank or helper process is left');
   for (const r of rs) assert.equal(fs.existsSync(r.rundir), false, `run dir ${r.rundir} is removed`);
 }
@@ -118,6 +119,13 @@ describe('darray-run launcher', function () {
     assert.equal(r.code, 128 + 15, r.stderr);
     assert.match(r.stderr, /received SIGTERM; stopping all ranks/);
     await assertNothingLeft(reports(r.stdout), 2);
+  });
+
+  it('a launcher killed by SIGKILL: its watchdog stops every rank and removes the run dir', async () => {
+    const r = await launch(['-n', '2', fixture('rank.ts'), 'hang', '0'], { started: signalWhenReady(2, 'SIGKILL') });
+    assert.equal(r.signal, 'SIGKILL');
+    // The watchdog gives ranks the usual 2 s grace after SIGTERM before it kills and cleans up.
+    await assertNothingLeft(reports(r.stdout), 2, 10_000);
   });
 
   it('a clean job exits 0 and still leaves no helper process behind', async () => {

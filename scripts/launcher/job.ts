@@ -14,6 +14,7 @@ import { hostAddress, localRankEnv, rankVariables, resolveExports, tcpUrl, type 
 import { parseHostfile, placeLocal, placeRanks, type Placement } from './hosts.js';
 import { LineWriter, type Sink } from './output.js';
 import { programCommand } from './program.js';
+import { Reaper } from './reaper.js';
 import { makeRunDir, removeRunDir } from './rundir.js';
 import { shellJoin, shellSplit } from './shell.js';
 
@@ -95,8 +96,13 @@ class Job {
     };
     process.on('exit', onExit);
     try {
+      const reaper = new Reaper(this.job.rundir);
       // Synchronous: a signal is handled only after every rank was started, so none is missed when stopping.
-      for (const p of this.places) this.ranks.push(this.spawnRank(p));
+      for (const p of this.places) {
+        const rank = this.spawnRank(p);
+        this.ranks.push(rank);
+        if (rank.pid) reaper.watch(rank.pid);
+      }
       if (this.opts.timeout !== undefined) {
         this.timers.push(setTimeout(() => this.onTimeout(), this.opts.timeout * 1000));
       }
@@ -104,6 +110,8 @@ class Job {
       await this.finished;
       await this.reapGroups();
       await this.waitOutputs();
+      removeRunDir(this.job.rundir);
+      reaper.done();
       return this.exitCode();
     } finally {
       for (const t of this.timers) clearTimeout(t);
