@@ -8,10 +8,10 @@ import { combineInto, type ReduceOp, type TypedArray } from '../reduce-ops.js';
 import { chunk, ctorOf, expectTyped, mod, Outbox, segments } from './util.js';
 
 /**
- * Ring reduce-scatter into `out`, which holds elements from `base` on. At step s rank r receives chunk r-s-1 from its left neighbour,
- * combines it with its own input and passes it on; after p-1 steps it holds chunk r+1 fully reduced, and
- * calls `onFinal` per segment of it as soon as that segment is done, so the next phase starts at once.
- * Each chunk is reduced by exactly one rank, so every rank later holds the same bits.
+ * Ring reduce-scatter into `out`, which holds elements from index `base` on. At step s rank r receives chunk
+ * r-s-1 from its left neighbour, combines it with its own input and passes it on; after p-1 steps it holds
+ * chunk r+1 fully reduced, and calls `onFinal` per segment of it as soon as that segment is done, so the next
+ * phase starts at once. Each chunk is reduced by exactly one rank, so every rank later holds the same bits.
  */
 async function reduceScatter(
   ch: Channel, x: TypedArray, op: ReduceOp, ctx: ErrorContext, box: Outbox,
