@@ -72,6 +72,8 @@ export class DenseStack implements Stage {
   private readonly make: (n: number) => FloatArray;
   private readonly gemm: GemmFn;
   private readonly saved = new Map<number, FloatArray[]>();
+  /** The gradient hook (see DenseOptions.onGrad); may be set after construction, e.g. once DDP exists. */
+  onGrad: DenseOptions['onGrad'];
 
   constructor(readonly layers: readonly DenseLayer[], readonly opts: DenseOptions = {}) {
     const ctx = { op: 'DenseStack' };
@@ -84,6 +86,7 @@ export class DenseStack implements Stage {
     const dtype = opts.dtype ?? 'float32';
     this.make = dtype === 'float32' ? (n) => new Float32Array(n) : (n) => new Float64Array(n);
     this.gemm = opts.gemm ?? loopGemm;
+    this.onGrad = opts.onGrad;
     this.inputs = layers[0].inputs;
     this.outputs = layers[layers.length - 1].outputs;
     const rnd = generator(opts.seed ?? 0);
@@ -139,9 +142,9 @@ export class DenseStack implements Stage {
       for (let i = 0; i < rows; i++) for (let j = 0; j < outputs; j++) gb[j] += g[i * outputs + j];
       const gx = this.make(rows * inputs);
       await this.gemm(false, true, rows, inputs, outputs, 1, { data: g, ld: outputs }, { data: this.params[2 * l], ld: outputs }, 0, { data: gx, ld: inputs });
-      if (this.opts.onGrad) {
-        await this.opts.onGrad(2 * l + 1, gb);
-        await this.opts.onGrad(2 * l, gw);
+      if (this.onGrad) {
+        await this.onGrad(2 * l + 1, gb);
+        await this.onGrad(2 * l, gw);
       }
       g = gx;
     }
