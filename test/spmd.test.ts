@@ -27,9 +27,16 @@ function launch(args: string[], limitMs: number): Promise<Outcome> {
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     // The launcher's --timeout should fire first; this only guards against a launcher that hangs itself.
-    const guard = setTimeout(() => { tail += '\n[spmd.test] launcher did not exit in time; killed\n'; child.kill('SIGKILL'); }, limitMs);
-    child.on('error', (err) => { clearTimeout(guard); reject(err); });
-    child.on('close', (code, signal) => { clearTimeout(guard); resolve({ code, signal, tail }); });
+    // SIGTERM lets the launcher stop its ranks; SIGKILL (its watchdog then cleans up) if even that hangs.
+    let killer: NodeJS.Timeout | undefined;
+    const guard = setTimeout(() => {
+      tail += '\n[spmd.test] launcher did not exit in time; stopping it\n';
+      child.kill('SIGTERM');
+      killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    }, limitMs);
+    const clear = () => { clearTimeout(guard); clearTimeout(killer); };
+    child.on('error', (err) => { clear(); reject(err); });
+    child.on('close', (code, signal) => { clear(); resolve({ code, signal, tail }); });
   });
 }
 
