@@ -43,7 +43,9 @@ describe('DArray on simulated ranks', function () {
       it('redistribute and transpose send each element that changes owner exactly once', async () => {
         const shape = [64, 48];
         const from = { blockSize: [8, 8], grid: defaultGrid(p, 2) };
-        for (const [to, perm] of [[{ blockSize: [5, 7], grid: [p, 1] }, [0, 1]], [{ blockSize: [8, 8], grid: from.grid }, [1, 0]]] as const) {
+        const targets: [{ blockSize: number[]; grid: number[] }, number[]][] = [
+          [{ blockSize: [5, 7], grid: [p, 1] }, [0, 1]], [{ blockSize: [8, 8], grid: from.grid }, [1, 0]]];
+        for (const [to, perm] of targets) {
           // Brute force: elements whose owner changes, each 8 bytes, and no other payload.
           let moved = 0;
           for (let i = 0; i < shape[0]; i++) for (let j = 0; j < shape[1]; j++) {
