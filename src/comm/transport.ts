@@ -85,7 +85,6 @@ class Stream {
 /** What this rank knows about one peer. */
 class Peer {
   seq = 0;
-  lastHeard = Date.now();
   failure?: Error;
   reason = '';
   byeReceived = false;
@@ -111,7 +110,6 @@ export class Transport {
   private sockets: zmq.Socket[] = [];
   private dataIn?: zmq.Pull;
   private ctlIn?: zmq.Pull;
-  private heartbeat?: NodeJS.Timeout;
   private closing = false;
   private closed = false;
   private ownFiles: string[] = [];
@@ -123,7 +121,7 @@ export class Transport {
     this.size = env.size;
     this.job = jobHash(env.jobId);
     this.epoch = env.epoch;
-    this.hbIntervalMs = Math.max(20, Math.min(1000, Math.floor(env.peerTimeoutMs / 5)));
+    this.hbIntervalMs = Math.max(20, Math.min(1000, Math.floor(env.peerTimeoutMs / 4)));
     this.matcher = new Matcher((peer, op, tag) => this.peerError(peer, op, tag));
     // The world's contexts exist before any mail can arrive (the read loops start inside open()).
     const world = Array.from({ length: this.size }, (_, i) => i);
@@ -149,7 +147,7 @@ export class Transport {
     let dataAddr: string;
     let ctlAddr: string;
     this.dataIn = new zmq.Pull({ linger: 0 });
-    this.ctlIn = new zmq.Pull({ linger: 0 });
+    this.ctlIn = new zmq.Pull({ linger: 0, receiveHighWaterMark: 0 }); // acks are tiny and must never stall
     this.sockets.push(this.dataIn, this.ctlIn);
     if (env.transport === 'ipc') {
       prepareRundir(env.rundir, this.rank);
@@ -167,25 +165,47 @@ export class Transport {
       ctlAddr = `tcp://${host}:${port(this.ctlIn)}`;
     }
     const table = await this.rendezvous(dataAddr, ctlAddr);
+    const handshakes: Promise<void>[] = [];
+    const linked = new Set<number>();
     for (let r = 0; r < this.size; r++) {
       if (r === this.rank) {
         this.peers.push(undefined);
         continue;
       }
-      const mk = (addr: string): zmq.Push => {
-        const s = new zmq.Push({ sendTimeout: SEND_POLL_MS, linger: 0, sendHighWaterMark: 1000 });
-        s.connect(addr);
+      // The control stream carries ZMTP heartbeats, answered by libzmq's I/O thread: a peer that is stopped
+      // or gone is noticed even while its JavaScript is busy computing, and busy peers are not mistaken for dead.
+      // The data stream has none, so that a receiver that is slow to drain (backpressure) is not taken for dead.
+      const mk = (addr: string, control: boolean): zmq.Push => {
+        const s = new zmq.Push({
+          sendTimeout: SEND_POLL_MS,
+          linger: 0,
+          sendHighWaterMark: control ? 0 : 1000,
+          ...(control ? { heartbeatInterval: this.hbIntervalMs, heartbeatTimeout: env.peerTimeoutMs, handshakeInterval: env.peerTimeoutMs } : {}),
+        });
         this.sockets.push(s);
-        s.events.on('disconnect', () => this.onDisconnect(r));
+        s.events.on('disconnect', () => this.onDisconnect(r, control));
+        if (control) handshakes.push(new Promise<void>((resolve) => s.events.on('handshake', () => resolve())).then(() => void linked.add(r)));
+        s.connect(addr);
         return s;
       };
       const lost = (): Error | undefined => this.peers[r]?.failure ?? (this.closed ? this.closedError('send') : undefined);
-      this.peers.push(new Peer(r, new Stream(mk(table.data[r]), lost), new Stream(mk(table.ctl[r]), lost)));
+      this.peers.push(new Peer(r, new Stream(mk(table.data[r], false), lost), new Stream(mk(table.ctl[r], true), lost)));
     }
     void this.readLoop(this.dataIn, false);
     void this.readLoop(this.ctlIn, true);
-    this.heartbeat = setInterval(() => this.tick(), this.hbIntervalMs);
-    this.heartbeat.unref();
+    // Heartbeats run only on links whose handshake is done: wait for all, so that no peer starts unwatched.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const missing = this.peers.map((p, i) => i).filter((i) => i !== this.rank && !linked.has(i));
+        reject(new TimeoutError(`no link to ranks ${missing.join(',')} within ${env.connectTimeoutMs} ms`, { rank: this.rank, op: 'init' }));
+      }, env.connectTimeoutMs);
+    });
+    try {
+      await Promise.race([Promise.all(handshakes), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Rank 0 gathers every rank's endpoints on a ROUTER at DARRAY_ROOT and hands out the table. */
@@ -346,7 +366,6 @@ export class Transport {
       this.dropped++;
       return undefined;
     }
-    peer.lastHeard = Date.now();
     return peer;
   }
 
@@ -391,40 +410,27 @@ export class Transport {
         peer.acks.delete(h.seq);
         a.resolve();
       }
-    } else if (h.kind !== Kind.Heartbeat) {
+    } else {
       throw new ProtocolError(`kind ${h.kind} on the control stream`, { rank: this.rank, op: 'receive', peer: h.src });
     }
   }
 
-  private sendControl(peer: Peer, kind: Kind.Ack | Kind.Heartbeat, seq: number): void {
+  private sendControl(peer: Peer, kind: Kind.Ack, seq: number): void {
     if (peer.failure) return;
     const frames = encodeControl(kind, { job: this.job, epoch: this.epoch, ctx: 0, src: this.rank, tag: 0, seq });
     peer.ctl.push(frames).catch(() => undefined); // a lost peer is reported through its operations
   }
 
-  private tick(): void {
-    const now = Date.now();
-    for (const p of this.peers) {
-      if (!p || p.failure) continue;
-      if (p.ctl.idle) this.sendControl(p, Kind.Heartbeat, 0);
-      // A peer that said bye owes us nothing more; otherwise silence past the timeout means it is gone.
-      // Check silence against the last tick too: if this rank itself was stalled, give the mail a chance first.
-      const silent = now - p.lastHeard;
-      if (!p.byeReceived && silent > this.env.peerTimeoutMs && now - this.lastTick < 2 * this.hbIntervalMs) {
-        this.fail(p.rank, `no heartbeat for ${silent} ms (DARRAY_PEER_TIMEOUT_MS=${this.env.peerTimeoutMs})`);
-      }
-    }
-    this.lastTick = now;
-  }
-  private lastTick = Date.now();
-
-  private onDisconnect(r: number): void {
+  private onDisconnect(r: number, control: boolean): void {
     const p = this.peers[r];
     if (!p || p.failure || p.byeReceived || this.closed) return;
-    // The bye that precedes an orderly close may still sit unread in our inbox: give it a moment.
-    setTimeout(() => {
-      if (!p.failure && !p.byeReceived && !this.closed) this.fail(r, 'connection closed (process exited)');
-    }, Math.min(1000, this.env.peerTimeoutMs)).unref();
+    const why = control
+      ? `no answer to heartbeats for ${this.env.peerTimeoutMs} ms (DARRAY_PEER_TIMEOUT_MS), or its process exited`
+      : 'connection closed (its process exited)';
+    // A peer closes in order only after our bye, so outside finalize a lost connection is a lost peer. Inside
+    // finalize its bye may still sit unread in our inbox: give that a moment first.
+    if (!this.closing) this.fail(r, why);
+    else setTimeout(() => !p.failure && !p.byeReceived && !this.closed && this.fail(r, why), 500).unref();
   }
 
   /** Declares world rank `r` lost: every pending and future operation that needs it rejects with PeerFailedError. */
@@ -475,7 +481,6 @@ export class Transport {
     while (Date.now() < until && live.some((p) => !p.failure && !(p.ctl.idle && p.data.idle))) {
       await new Promise((r) => setTimeout(r, 5));
     }
-    if (this.heartbeat) clearInterval(this.heartbeat);
     this.closed = true;
     for (const p of this.peers) {
       if (!p) continue;

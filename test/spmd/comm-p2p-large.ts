@@ -1,0 +1,69 @@
+// spmd: ranks=1,2,3,4 timeout=180
+// SPMD test of large point-to-point payloads: 64 MiB typed arrays and a 64 MiB value around a ring, and (with
+// DARRAY_TEST_HUGE=1) one message past the 1 GiB frame limit, which travels chunked and arrives whole.
+import assert from 'node:assert/strict';
+import { finalize, init } from '../../src/comm/index.js';
+
+const comm = await init();
+const { rank, size } = comm;
+const next = (rank + 1) % size;
+const prev = (rank + size - 1) % size;
+const MiB = 2 ** 20;
+
+async function shift<T>(data: unknown, tag: number): Promise<T> {
+  const [, got] = await Promise.all([comm.send(data, next, tag), comm.recv<T>(prev, tag)]);
+  return got;
+}
+
+// 64 MiB of float64, each element a function of (index, sender): any lost, shifted or mixed chunk shows.
+const n = (64 * MiB) / 8;
+const a = new Float64Array(n);
+for (let i = 0; i < n; i++) a[i] = i * 0.5 + rank * 1e9;
+for (let round = 0; round < 2; round++) {
+  const b = await shift<Float64Array>(a, round);
+  assert.ok(b instanceof Float64Array);
+  assert.equal(b.length, n);
+  for (let i = 0; i < n; i++) {
+    if (b[i] !== i * 0.5 + prev * 1e9) assert.fail(`round ${round}: element ${i} is ${b[i]}, expected ${i * 0.5 + prev * 1e9}`);
+  }
+}
+
+// 64 MiB + 3 bytes of uint8 (odd length), and a Float32Array view at an offset into a larger buffer.
+const u = new Uint8Array(64 * MiB + 3);
+for (let i = 0; i < u.length; i++) u[i] = (i * 31 + rank) & 255;
+const ub = await shift<Uint8Array>(u, 5);
+assert.equal(ub.length, u.length);
+for (let i = 0; i < ub.length; i++) if (ub[i] !== ((i * 31 + prev) & 255)) assert.fail(`uint8 element ${i} wrong`);
+const backing = new Float32Array(1000 + 16 * MiB);
+backing.fill(rank + 1, 1000);
+const fv = await shift<Float32Array>(backing.subarray(1000), 6);
+assert.equal(fv.length, 16 * MiB);
+assert.ok(fv.every((x) => x === prev + 1));
+
+// A large msgpack value (a long string plus an array) goes through the value path.
+const text = String(rank).repeat(64 * MiB);
+const got = await shift<{ text: string; arr: number[] }>({ text, arr: Array.from({ length: 1000 }, (_, i) => i + rank) }, 7);
+assert.equal(got.text.length, 64 * MiB);
+assert.equal(got.text[12345], String(prev));
+assert.equal(got.arr[999], 999 + prev);
+
+// Optional: one message of 1.25 GiB, past the single-frame limit (memory-hungry, so only when asked).
+if (process.env.DARRAY_TEST_HUGE === '1' && size >= 2 && rank < 2) {
+  const len = 1.25 * 2 ** 30;
+  if (rank === 0) {
+    const h = new Uint8Array(len);
+    for (let i = 0; i < len; i += 4096) h[i] = (i / 4096) & 255;
+    h[len - 1] = 77;
+    await comm.send(h, 1, 9);
+  } else {
+    const h = await comm.recv<Uint8Array>(0, 9);
+    assert.equal(h.length, len);
+    for (let i = 0; i < len; i += 4096) if (h[i] !== ((i / 4096) & 255)) assert.fail(`huge message byte ${i} wrong`);
+    assert.equal(h[len - 1], 77);
+    console.log('1.25 GiB message arrived whole');
+  }
+}
+
+await comm.barrier();
+await finalize();
+console.log(`comm-p2p-large ok at rank ${rank} of ${size}`);
