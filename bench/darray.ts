@@ -33,6 +33,10 @@ async function worker(): Promise<void> {
   await comm.allreduce(v, 'sum');
   const tRef = await best(comm, REPS, () => comm.allreduce(v, 'sum'));
   const refGBps = v.byteLength / tRef / 1e9;
+  // Second reference: one rank copying its share in memory (the floor any exchange pays at least once).
+  const w = new Float64Array(v.length);
+  const tCopy = await best(comm, REPS, async () => w.set(v));
+  const copyGBps = v.byteLength / tCopy / 1e9;
   const target = { blockSize: [384, 128], grid: [comm.size, 1] };
   await A.redistribute(target); // warm-up: JIT and socket buffers
   const tRed = await best(comm, REPS, () => A.redistribute(target));
@@ -48,6 +52,7 @@ async function worker(): Promise<void> {
         bench: 'darray', op, ranks: comm.size, shape: [N, N], dtype: 'float64', layout, seconds: +t.toFixed(4),
         GBps: +GBps.toFixed(3), reference: `allreduce of ${v.byteLength} B`, refSeconds: +tRef.toFixed(4),
         refGBps: +refGBps.toFixed(3), ratio: +(GBps / refGBps).toFixed(3),
+        copyGBps: +copyGBps.toFixed(3), ratioToCopy: +(GBps / copyGBps).toFixed(4),
       }));
     }
   }
