@@ -1,7 +1,7 @@
 // Broadcast: a binomial tree for small values and any msgpack value; for large typed arrays on 3+ ranks a
 // pipelined chain, whose time is about n/bandwidth plus one segment per hop instead of log2(p) full copies.
 
-import type { ErrorContext } from '../../errors.js';
+import { ProtocolError, type ErrorContext } from '../../errors.js';
 import type { Channel } from '../channel.js';
 import { isTypedArray, type TypedArray } from '../reduce-ops.js';
 import { ctorByName, expectTyped, mod, Outbox, segments, tuning } from './util.js';
@@ -42,7 +42,8 @@ export async function bcast<T>(ch: Channel, value: T, root: number, ctx: ErrorCo
     const got = await chain(ch, vr === 0 ? (value as TypedArray) : undefined, msg, root, ctx, box);
     result ??= got;
   } else {
-    throw new Error(`bcast: malformed envelope ${JSON.stringify(msg)}`); // a protocol bug, not a user error
+    // Only a rank running other code (or another version) sends something else.
+    throw new ProtocolError(`malformed bcast envelope ${String(JSON.stringify(msg)).slice(0, 80)}`, ctx);
   }
   await box.flush();
   return result as T;

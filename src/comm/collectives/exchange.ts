@@ -2,7 +2,7 @@
 // Bruck allgather and pairwise-exchange alltoall. Typed arrays always travel as their own messages (raw
 // frames, no copy) and are forwarded as the received views.
 
-import type { ErrorContext } from '../../errors.js';
+import { ProtocolError, type ErrorContext } from '../../errors.js';
 import type { Channel } from '../channel.js';
 import { isTypedArray, type TypedArray } from '../reduce-ops.js';
 import { ctorByName, mod, Outbox } from './util.js';
@@ -85,7 +85,7 @@ export async function allgather(ch: Channel, value: unknown, packBytes: number):
       if (e === RAW) have.push(await ch.recv(from));
       else if (Array.isArray(e) && e[0] === INLINE) have.push(e[1]);
       else if (Array.isArray(e) && e[0] === BYTES) have.push(fromBytes(e[1], e[2] as Uint8Array, { ...ctx, peer: from }));
-      else throw new Error(`allgather: malformed header entry ${JSON.stringify(e)}`); // a protocol bug
+      else throw new ProtocolError(`malformed allgather header entry ${String(JSON.stringify(e)).slice(0, 80)}`, { ...ctx, peer: from });
     }
   }
   await box.flush();
