@@ -150,7 +150,7 @@ export class Comm {
    * this one's or any other's.
    */
   async split(color: number | undefined, key: number = this.rank): Promise<Comm | null> {
-    const ch = this.channel('split');
+    this.live('split');
     const c = color === undefined || color === null ? -1 : color;
     if (typeof c !== 'number' || !Number.isInteger(c)) {
       throw new CommError(`bad color ${String(color)}: expected an integer or undefined`, { rank: this.rank, op: 'split' });
@@ -158,7 +158,7 @@ export class Comm {
     if (typeof key !== 'number' || !Number.isSafeInteger(key)) {
       throw new CommError(`bad key ${String(key)}: expected an integer`, { rank: this.rank, op: 'split' });
     }
-    const all = await exchange(ch, [c, key, this.transport.nextCtx]);
+    const all = await exchange(this.channel('split'), [c, key, this.transport.nextCtx]);
     const ctx = Math.max(...all.map((e) => e[2]));
     this.transport.nextCtx = ctx + 2;
     if (c < 0) return null;
