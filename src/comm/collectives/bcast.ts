@@ -38,9 +38,7 @@ export async function bcast<T>(ch: Channel, value: T, root: number, ctx: ErrorCo
   if (isTypedArray(msg)) result = msg;
   else if (Array.isArray(msg) && msg[0] === SMALL) result = msg[1];
   else if (Array.isArray(msg) && msg[0] === CHAIN) {
-    result = vr === 0 ? value : undefined;
-    const got = await chain(ch, vr === 0 ? (value as TypedArray) : undefined, msg, root, ctx, box);
-    result ??= got;
+    result = await chain(ch, vr === 0 ? (value as TypedArray) : undefined, msg, root, ctx, box);
   } else {
     // Only a rank running other code (or another version) sends something else.
     throw new ProtocolError(`malformed bcast envelope ${String(JSON.stringify(msg)).slice(0, 80)}`, ctx);
@@ -49,7 +47,10 @@ export async function bcast<T>(ch: Channel, value: T, root: number, ctx: ErrorCo
   return result as T;
 }
 
-/** Pipelined chain root -> root+1 -> ... -> root-1: each rank forwards a segment as soon as it has it. */
+/**
+ * Pipelined chain root -> root+1 -> ... -> root-1: each rank forwards a segment as soon as it has it. The root
+ * passes its array `x` and gets it back; the others get the assembled array.
+ */
 async function chain(
   ch: Channel, x: TypedArray | undefined, header: unknown[], root: number, ctx: ErrorContext, box: Outbox,
 ): Promise<TypedArray> {
