@@ -153,7 +153,13 @@ function proxy<T>(base: object, call: (method: string, args: unknown[]) => Promi
     get(target, prop) {
       if (typeof prop !== 'string') return undefined;
       if (RESERVED.has(prop)) return (target as Record<string, unknown>)[prop]; // 'then' is undefined: not a thenable
-      return (...args: unknown[]) => call(prop, args);
+      return (...args: unknown[]) => {
+        try {
+          return call(prop, args);
+        } catch (e) {
+          return Promise.reject(e); // a method call always answers with a promise, errors included
+        }
+      };
     },
   }) as Handle<T>;
 }
