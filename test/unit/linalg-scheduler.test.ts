@@ -1,0 +1,50 @@
+// Unit tests of the linalg kernel queue: priority order among waiting kernels, the in-flight cap, and
+// errors reaching the submitter without stalling the queue.
+import assert from 'node:assert/strict';
+import { KernelQueue } from '../../src/linalg/scheduler.js';
+
+const tick = () => new Promise<void>((r) => setTimeout(r, 1));
+
+describe('linalg KernelQueue', () => {
+  it('runs waiting jobs lowest key first, ties in submission order', async () => {
+    const q = new KernelQueue(1);
+    const order: string[] = [];
+    const job = (name: string) => async () => { order.push(name); await tick(); };
+    // The first job starts at once; the rest wait and must come out by key.
+    const all = [
+      q.submit([9], job('first')),
+      q.submit([3, 2], job('c')),
+      q.submit([1], job('a')),
+      q.submit([3, 1], job('b')),
+      q.submit([3, 2], job('d')),
+      q.submit([2], job('a2')),
+    ];
+    await Promise.all(all);
+    assert.deepEqual(order, ['first', 'a', 'a2', 'b', 'c', 'd']);
+  });
+
+  it('keeps at most width jobs in flight', async () => {
+    const q = new KernelQueue(2);
+    let live = 0;
+    let most = 0;
+    const jobs = Array.from({ length: 10 }, (_, i) => q.submit([i % 3], async () => {
+      most = Math.max(most, ++live);
+      await tick();
+      live--;
+    }));
+    await Promise.all(jobs);
+    assert.equal(most, 2);
+  });
+
+  it('rejects the failing job only and keeps running the others', async () => {
+    const q = new KernelQueue(1);
+    const ran: number[] = [];
+    const bad = q.submit([0], async () => { throw new Error('kernel failed'); });
+    const sync = q.submit([1], () => { throw new Error('thrown before a promise'); });
+    const good = q.submit([2], async () => { ran.push(2); });
+    await assert.rejects(bad, /kernel failed/);
+    await assert.rejects(sync, /thrown before a promise/);
+    await good;
+    assert.deepEqual(ran, [2]);
+  });
+});
