@@ -70,15 +70,20 @@ export interface SuiteOptions {
   sizes: number[]; // square sizes
   shapes: [number, number, number][]; // non-square m, n, k
   fullCombos: number; // largest size at which every flag combination runs
+  oneCombo?: boolean; // only the first flag combination of each kernel (every size still runs)
 }
 
 export function defineKernelSuite(backend: 'cpu' | 'opencl', dtypes: Dtype[], o: SuiteOptions): void {
   for (const dtype of dtypes) {
     describe(`kernels on ${backend}, ${dtype}`, function () {
-      before(() => K.setBackend(backend));
+      let previous: 'cpu' | 'opencl' = 'cpu';
+      before(() => {
+        previous = K.getBackend();
+        K.setBackend(backend);
+      });
       after(() => {
         K.release();
-        K.setBackend('cpu');
+        K.setBackend(previous);
       });
       const r = rng(dtype === 'float64' ? 11 : 12);
       const rand = (): number => 2 * r() - 1;
@@ -89,7 +94,7 @@ export function defineKernelSuite(backend: 'cpu' | 'opencl', dtypes: Dtype[], o:
       const gemmCases: [number, number, number][] = [...o.sizes.map((s) => [s, s, s] as [number, number, number]), ...o.shapes];
       for (const [m, n, k] of gemmCases) {
         for (const ta of flags) for (const tb of flags) {
-          if (Math.max(m, n, k) > o.fullCombos && ta !== tb) continue;
+          if ((Math.max(m, n, k) > o.fullCombos && ta !== tb) || (o.oneCombo && (ta || tb))) continue;
           it(`gemm ${m}x${n}x${k} transA=${ta} transB=${tb}`, async () => {
             const A = tile(dtype, ta ? k : m, ta ? m : k, rand);
             const B = tile(dtype, tb ? n : k, tb ? k : n, rand);
@@ -105,7 +110,7 @@ export function defineKernelSuite(backend: 'cpu' | 'opencl', dtypes: Dtype[], o:
 
       for (const [n, k] of [...o.sizes.map((s) => [s, s]), ...o.shapes.map(([a, , c]) => [a, c])]) {
         for (const uplo of ['L', 'U'] as const) for (const trans of flags) {
-          if (Math.max(n, k) > o.fullCombos && trans) continue;
+          if ((Math.max(n, k) > o.fullCombos || o.oneCombo) && trans) continue;
           it(`syrk n=${n} k=${k} uplo=${uplo} trans=${trans} leaves the other triangle`, async () => {
             const A = tile(dtype, trans ? k : n, trans ? n : k, rand);
             const C = tile(dtype, n, n, rand);
@@ -123,7 +128,8 @@ export function defineKernelSuite(backend: 'cpu' | 'opencl', dtypes: Dtype[], o:
         for (const [m, n] of triShapes) {
           for (const side of ['L', 'R'] as const) for (const uplo of ['L', 'U'] as const)
             for (const trans of flags) for (const diag of ['N', 'U'] as const) {
-              if (Math.max(m, n) > o.fullCombos && (trans || diag === 'U')) continue;
+              if ((Math.max(m, n) > o.fullCombos || o.oneCombo) && (trans || diag === 'U')) continue;
+              if (o.oneCombo && side === 'R' && uplo === 'U') continue;
               it(`${op} ${m}x${n} side=${side} uplo=${uplo} trans=${trans} diag=${diag}`, async () => {
                 const ka = side === 'L' ? m : n;
                 const A = triangularTile(dtype, ka, r);
