@@ -270,6 +270,26 @@ describe('darray-run launcher', function () {
     });
   });
 
+  it('the darray-run bin works from any directory and prints its help', async () => {
+    const bin = path.join(root, 'scripts', 'darray-run.mjs');
+    const run = (args: string[]) => new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const child = spawn(bin, args, { cwd: os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+      child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+      const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('error', reject);
+      child.on('close', (code) => { clearTimeout(guard); resolve({ code, out }); });
+    });
+    const help = await run(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.out, /^Usage: darray-run \[options\] PROGRAM/);
+    assert.match(help.out, /--timeout SECONDS/);
+    const job = await run(['-n', '2', fixture('env.ts')]);
+    assert.equal(job.code, 0, job.out);
+    assert.equal((job.out.match(/^\[[01]\] env /gm) ?? []).length, 2);
+  });
+
   // The parser's own errors are unit-tested (test/unit/launcher-args.test.ts); these check the process.
   describe('usage errors exit 2 with a clear message', () => {
     const cases: [string[], RegExp][] = [

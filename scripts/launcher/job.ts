@@ -140,8 +140,12 @@ class Job {
     const prefix = this.opts.tagOutput ? `[${p.rank}] ` : '';
     const rank: Rank = { p, child, pid: child.pid, stopSent: false, failed: false, closed: false,
       writers: [new LineWriter(prefix, this.io.stdout), new LineWriter(prefix, this.io.stderr)] };
-    child.stdout!.on('data', (b: Buffer) => rank.writers[0].push(b));
-    child.stderr!.on('data', (b: Buffer) => rank.writers[1].push(b));
+    // When our own output is full, stop reading the rank (its pipe fills and it waits) instead of buffering.
+    const relay = (from: NodeJS.ReadableStream, writer: LineWriter, to: Sink) => from.on('data', (b: Buffer) => {
+      if (!writer.push(b)) this.pauseUntilDrain(from, to);
+    });
+    relay(child.stdout!, rank.writers[0], this.io.stdout);
+    relay(child.stderr!, rank.writers[1], this.io.stderr);
     child.on('close', () => { rank.closed = true; });
     child.on('exit', (code, signal) => this.onRankExit(rank, { code, signal }));
     child.on('error', (err) => {
@@ -152,6 +156,24 @@ class Job {
       }
     });
     return rank;
+  }
+
+  /** One 'drain' listener per sink, however many ranks wait on it. */
+  private paused = new Map<Sink, NodeJS.ReadableStream[]>();
+  private pauseUntilDrain(from: NodeJS.ReadableStream, to: Sink): void {
+    if (!to.once) return;
+    let waiting = this.paused.get(to);
+    if (!waiting) {
+      const list: NodeJS.ReadableStream[] = [];
+      waiting = list;
+      this.paused.set(to, list);
+      to.once('drain', () => {
+        this.paused.delete(to);
+        for (const s of list) s.resume();
+      });
+    }
+    waiting.push(from);
+    from.pause();
   }
 
   private where(r: Rank): string {

@@ -5,7 +5,8 @@
 const MAX_PENDING = 8 * 1024 * 1024;
 const NL = 0x0a;
 
-export interface Sink { write(chunk: Buffer | string): unknown }
+/** Where tagged lines go; `write` returning false asks the writer to slow down (a Node stream). */
+export interface Sink { write(chunk: Buffer | string): unknown; once?(event: 'drain', listener: () => void): unknown }
 
 export class LineWriter {
   private pending: Buffer[] = [];
@@ -16,12 +17,12 @@ export class LineWriter {
     this.prefix = Buffer.from(prefix);
   }
 
-  /** Takes a chunk of the rank's output; writes every line it completes. */
-  push(chunk: Buffer): void {
+  /** Takes a chunk of the rank's output; writes every line it completes. False: the sink is full. */
+  push(chunk: Buffer): boolean {
     const last = chunk.lastIndexOf(NL);
     if (last < 0) {
       this.keep(chunk);
-      return;
+      return true;
     }
     const parts: Buffer[] = [];
     let start = 0;
@@ -36,8 +37,9 @@ export class LineWriter {
     }
     this.pending = [];
     this.pendingBytes = 0;
-    this.out.write(Buffer.concat(parts));
+    const ok = this.out.write(Buffer.concat(parts)) !== false;
     if (start < chunk.length) this.keep(chunk.subarray(start));
+    return ok;
   }
 
   /** Writes a partial last line (with a newline added); called when the rank's stream ends. */
