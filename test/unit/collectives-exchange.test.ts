@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { FakeWorld, runWorld } from '../../bench/fake-channel.js';
 import { allgather, allreduce, alltoall, barrier, bcast, gather, reduce, scatter, tuning } from '../../src/comm/collectives.js';
-import { CommError } from '../../src/errors.js';
+import { CommError, PeerFailedError } from '../../src/errors.js';
 
 const RANKS = [1, 2, 3, 4, 5, 6, 7, 8, 9];
 const SAVED = { ...tuning };
@@ -95,6 +95,28 @@ describe('collective argument errors', () => {
         /allreduce, peer \d\] expected Float64Array\(\d+\) from rank \d, got Float64Array/);
     } finally {
       Object.assign(tuning, SAVED);
+    }
+  });
+
+  it('passes a failed send on to the caller instead of losing it', async () => {
+    const world = new FakeWorld(3);
+    const broken = new PeerFailedError('peer 2 is gone', { rank: 0, op: 'allreduce', peer: 2 });
+    const channels = world.channels.map((ch) => (ch.rank !== 0 ? ch : {
+      rank: 0, size: 3, recv: ch.recv,
+      send: (data: unknown, dest: number) => (dest === 2 ? Promise.reject(broken) : ch.send(data, dest)),
+    }));
+    // Rank 0 gets the failure from its own send; ranks 1 and 2 are not waited for (they would hang).
+    await assert.rejects(gather(channels[0], 1, 2), (e: unknown) => e === broken);
+    await assert.rejects(bcast(channels[0], new Float64Array(4), 0), (e: unknown) => e === broken);
+  });
+});
+
+describe('allreduce of plain arrays of numbers', () => {
+  it('reduces nested arrays elementwise at 1..6 ranks', async () => {
+    for (const p of [1, 2, 3, 4, 5, 6]) {
+      const got = await runWorld(new FakeWorld(p), (ch) => allreduce(ch, [ch.rank, [ch.rank * 2, 1]], 'sum'));
+      const s = (p * (p - 1)) / 2;
+      for (const g of got) assert.deepEqual(g, [s, [2 * s, p]]);
     }
   });
 });
