@@ -25,17 +25,22 @@ export interface NxRef {
 
 /** Collective: networkx's answers for an .mtx file (run on rank 0 through Debian's /usr/bin/python3). */
 export async function networkxRef(comm: Comm, file: string, sources: number[]): Promise<NxRef> {
-  let ref: NxRef | { error: string } | undefined;
+  return (await networkxRefs(comm, [[file, sources]]))[0];
+}
+
+/** Collective: networkx's answers for several files from one Python start-up (which takes seconds). */
+export async function networkxRefs(comm: Comm, jobs: [string, number[]][]): Promise<NxRef[]> {
+  let ref: NxRef[] | { error: string } | undefined;
   if (comm.rank === 0) {
     try {
-      ref = JSON.parse(execFileSync('/usr/bin/python3', [SCRIPT, 'ref', file, ...sources.map(String)], { encoding: 'utf8', timeout: 60_000 }));
+      ref = JSON.parse(execFileSync('/usr/bin/python3', [SCRIPT, 'refs', JSON.stringify(jobs)], { encoding: 'utf8', timeout: 60_000 }));
     } catch (e) {
-      ref = { error: `networkx_ref.py failed on ${file}: ${(e as Error).message}` };
+      ref = { error: `networkx_ref.py failed on ${jobs.map((j) => j[0]).join(', ')}: ${(e as Error).message}` };
     }
   }
   const got = await comm.bcast(ref);
   if (got && 'error' in got) throw new Error(got.error);
-  return got as NxRef;
+  return got as NxRef[];
 }
 
 /** Collective: every entry of G on every rank, as sorted global (row, col, value) triplets. */

@@ -3,6 +3,7 @@
 
   networkx_ref.py export DIR          writes networkx's built-in graphs to DIR/*.mtx (run once; committed)
   networkx_ref.py ref FILE.mtx [SRC]  prints {"n", "pagerank", "levels", "components", "triangles"}
+  networkx_ref.py refs JSON           JSON = [[file, [sources]], ...]: a list of the above, one start-up
 Run it with /usr/bin/python3 (Debian's python3-networkx and python3-scipy).
 """
 import json
@@ -79,5 +80,7 @@ if __name__ == '__main__':
         export(sys.argv[2])
     elif sys.argv[1] == 'ref':
         print(json.dumps(reference(sys.argv[2], [int(s) for s in sys.argv[3:]])))
+    elif sys.argv[1] == 'refs':
+        print(json.dumps([reference(f, srcs) for f, srcs in json.loads(sys.argv[2])]))
     else:
         sys.exit(__doc__)

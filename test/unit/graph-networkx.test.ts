@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import * as graph from '../../src/graph/index.js';
 import { readMatrixMarket, rmat } from '../../src/sparse/index.js';
-import { checkAgainstNetworkx, FIXTURES, networkxRef, type NxRef, writeTempMtx } from '../tools/graph-check.js';
+import { checkAgainstNetworkx, FIXTURES, networkxRef, networkxRefs, type NxRef, writeTempMtx } from '../tools/graph-check.js';
 import { onRanks } from './darray-fake-comm.js';
 
 const cases: { file: string; sources: number[] }[] = [
@@ -17,13 +17,16 @@ const cases: { file: string; sources: number[] }[] = [
 
 describe('graph algorithms vs networkx (in-memory comm, 1-4 ranks)', function () {
   this.timeout(120_000);
-  for (const { file, sources } of cases) {
+  // One Python start-up for all fixtures (networkx and scipy take seconds to import).
+  let refs: NxRef[];
+  before(async () => {
+    [refs] = await onRanks(1, (comm) => networkxRefs(comm, cases.map(({ file, sources }) => [path.join(FIXTURES, file), sources])));
+  });
+  for (const [i, { file, sources }] of cases.entries()) {
     const full = path.join(FIXTURES, file);
-    let ref: NxRef;
-    before(async () => { [ref] = await onRanks(1, (comm) => networkxRef(comm, full, sources)); });
     for (const p of [1, 2, 3, 4]) {
       it(`${file} at ${p} rank${p > 1 ? 's' : ''}`, async () => {
-        await onRanks(p, async (comm) => checkAgainstNetworkx(await readMatrixMarket(comm, full), ref, sources, file));
+        await onRanks(p, async (comm) => checkAgainstNetworkx(await readMatrixMarket(comm, full), refs[i], sources, file));
       });
     }
   }

@@ -61,7 +61,7 @@ describe('sparse: distributed matrix (in-memory comm)', function () {
   }
 
   it('R-MAT graphs are identical at 1-4 ranks', async () => {
-    const fingerprints = [];
+    const fingerprints: string[] = [];
     for (const p of RANKS) {
       const [e] = await onRanks(p, async (comm) => allEntries(await rmat(comm, { scale: 9, edgeFactor: 8, seed: 4 })));
       fingerprints.push(JSON.stringify([e.rows, e.cols]));
