@@ -68,6 +68,18 @@ export async function matmul(A: DArray, B: DArray, opts: MatmulOptions = {}): Pr
   const kbs = opA.blockSize[1];
   if (!sameLayout(opA, [rb, kbs], grid)) opA = await toLayout(opA, [rb, kbs], grid);
   if (!sameLayout(opB, [kbs, cb], grid)) opB = await toLayout(opB, [kbs, cb], grid);
+  if (out && (out === opA || out === opB || out === A || out === B)) {
+    // out is also an operand: panels still to come would read tiles already overwritten. Compute into a
+    // copy of out, then write the tiles back (same layout, so tile for tile).
+    const tmp = await out.copy();
+    await summa(opA, opB, tmp, alpha, beta, true);
+    for (const t of tmp.localTiles()) {
+      const dst = out.tile(t.index) as FloatArray;
+      dst.set(t.data);
+      kernels.release(dst);
+    }
+    return out;
+  }
   const C = out ?? (await empty(comm, [m, n], { dtype: A.dtype, blockSize: [rb, cb], grid }));
   await summa(opA, opB, C, alpha, beta, out !== undefined);
   return C;

@@ -14,9 +14,10 @@ const cases = [
   { n: 61, b: 16, dtype: 'float32' as const },
   { n: 100, b: 12, dtype: 'float64' as const },
   { n: 5, b: 8, dtype: 'float64' as const }, // a single tile
+  { n: 30, b: 7, dtype: 'float64' as const, grid: [1, 1] }, // all on rank 0; other ranks own nothing
 ];
 for (const [ci, c] of cases.entries()) {
-  const A = await fromFunction(comm, [c.n, c.n], spd(c.n, ci), { dtype: c.dtype, blockSize: [c.b, c.b] });
+  const A = await fromFunction(comm, [c.n, c.n], spd(c.n, ci), { dtype: c.dtype, blockSize: [c.b, c.b], grid: c.grid });
   const L = await cholesky(A);
   if (L.dtype !== c.dtype || L.shape.join() !== A.shape.join() || L.blockSize.join() !== A.blockSize.join()) {
     throw new Error(`rank ${comm.rank}: cholesky case ${ci}: result layout ${L.dtype} [${L.shape}] [${L.blockSize}]`);

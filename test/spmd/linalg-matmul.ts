@@ -56,6 +56,20 @@ for (const dtype of ['float64', 'float32'] as const) {
   expectClose(comm, `matmul alpha/beta ${dtype}`, (await dense(out)).data, want, tolFor(dtype, 3));
 }
 
+// out aliasing an operand (A <- A B for square B), and operands all on rank 0 (grid [1, 1]).
+{
+  const opts = { blockSize: [6, 6], grid: [1, 1] };
+  const A = await fromFunction(comm, [20, 17], (i, j) => hashVal(i, j, 30), opts);
+  const B = await fromFunction(comm, [17, 17], (i, j) => hashVal(i, j, 31), { blockSize: [6, 6] });
+  const a = await dense(A);
+  const b = await dense(B);
+  const want = new Float64Array(20 * 17);
+  ref.gemm(false, false, 20, 17, 17, 1, { data: a.data, ld: 17 }, { data: b.data, ld: 17 }, 0, { data: want, ld: 17 });
+  const got = await matmul(A, B, { out: A });
+  if (got !== A || A.grid.join() !== '1,1') throw new Error(`rank ${comm.rank}: matmul into an operand lost the array`);
+  expectClose(comm, 'matmul into an operand on grid [1,1]', (await dense(A)).data, want, tolFor('float64', 3));
+}
+
 // Shape errors: the same ShapeError on every rank, naming the operation and the mismatch.
 const A = await fromFunction(comm, [10, 12], (i, j) => i + j, { blockSize: [4, 4] });
 const B = await fromFunction(comm, [11, 6], (i, j) => i - j, { blockSize: [4, 4] });
@@ -67,5 +81,5 @@ const B12 = await fromFunction(comm, [12, 6], (i, j) => i - j, { blockSize: [4, 
 await expectError(comm, 'out shape', () => matmul(A, B12, { out }), 'ShapeError', ['matmul', 'out has shape']);
 await expectError(comm, 'beta without out', () => matmul(A, B12, { beta: 1 }), 'ShapeError', ['matmul', 'beta']);
 
-if (comm.rank === 0) console.log(`linalg-matmul: ${cases.length + 2} products and 4 error checks passed at ${size} ranks`);
+if (comm.rank === 0) console.log(`linalg-matmul: ${cases.length + 3} products and 4 error checks passed at ${size} ranks`);
 await finalize();
