@@ -305,6 +305,9 @@ export async function runJob(opts: LaunchOptions, io: JobIO = {
   let exports: Record<string, string>;
   try { exports = resolveExports(opts.exports, io.env); } catch (err) { throw new UsageError((err as Error).message); }
   const multiHost = places.some((p) => !p.local);
+  if (multiHost) {
+    try { shellSplit(opts.launchAgent); } catch (err) { throw new UsageError(`--launch-agent: ${(err as Error).message}`); }
+  }
   const rundir = makeRunDir();
   try {
     const root = multiHost ? tcpUrl(hostAddress(places[0].host, true), await freePort()) : `ipc://${rundir}/root.sock`;

@@ -32,7 +32,15 @@ function signalGroup(sig) {
 }
 function stop() {
   signalGroup('SIGTERM');
-  killTimer ??= setTimeout(() => signalGroup('SIGKILL'), 2000);
+  killTimer ??= setTimeout(() => {
+    signalGroup('SIGKILL');
+    // Bounded even for a process that cannot die (stuck in the kernel): report and leave.
+    setTimeout(() => {
+      process.stderr.write(`remote-guard on ${os.hostname()}: pid ${child.pid} did not exit after SIGKILL\n`);
+      cleanup();
+      process.exit(137);
+    }, 3000).unref();
+  }, 2000);
 }
 
 child.on('error', (err) => {
