@@ -59,7 +59,11 @@ async function chain(
   const n = header[2] as number;
   const next = vr + 1 < p ? mod(ch.rank + 1, p) : -1;
   const prev = mod(ch.rank - 1, p);
-  const segs = segments(0, n, new ctor(0).BYTES_PER_ELEMENT);
+  // The pipeline fills in p-2 segment times: keep that under half the payload's own time by shrinking the
+  // segments on long chains (down to 64 KiB, below which per-message costs dominate).
+  const bpe = new ctor(0).BYTES_PER_ELEMENT;
+  const fill = Math.floor((n * bpe) / (2 * Math.max(1, p - 2)));
+  const segs = segments(0, n, bpe, Math.min(tuning.segmentBytes, Math.max(64 * 1024, fill)));
   if (x) {
     for (const [a, b] of segs) box.post(x.subarray(a, b), next);
     return x;

@@ -63,8 +63,8 @@ export function chunk(n: number, p: number, c: number): [number, number] {
 }
 
 /** Splits [lo, hi) into pipeline segments; an empty range has none (nothing is sent for it). */
-export function segments(lo: number, hi: number, bytesPerElement: number): [number, number][] {
-  const step = Math.max(1, Math.floor(tuning.segmentBytes / bytesPerElement));
+export function segments(lo: number, hi: number, bytesPerElement: number, segmentBytes = tuning.segmentBytes): [number, number][] {
+  const step = Math.max(1, Math.floor(segmentBytes / bytesPerElement));
   const out: [number, number][] = [];
   for (let a = lo; a < hi; a += step) out.push([a, Math.min(hi, a + step)]);
   return out;
