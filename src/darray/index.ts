@@ -7,7 +7,7 @@ export {
 export type { DArrayOptions } from './validate.js';
 export type { Dtype, TypedArray } from './dtype.js';
 export type { Operand, BinaryOp, ElementwiseOptions, MapOptions } from './elementwise.js';
-export type { ReduceOp } from './reductions.js';
+export type { ReduceOp as ReductionOp } from './reductions.js';
 export type { RedistributeOptions } from './redistribute.js';
 export type { SliceRange } from './access.js';
 export * as distribution from './distribution.js';
