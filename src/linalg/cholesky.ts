@@ -37,6 +37,12 @@ export async function cholesky(A: DArray): Promise<DArray> {
   return L;
 }
 
+/** Panels of lookahead: DARRAY_CHOLESKY_LOOKAHEAD if set (0 = none), else 1. */
+function lookahead(): number {
+  const v = Number(process.env.DARRAY_CHOLESKY_LOOKAHEAD);
+  return process.env.DARRAY_CHOLESKY_LOOKAHEAD !== undefined && Number.isInteger(v) && v >= 0 ? v : 1;
+}
+
 /** Factors L in place (lower tiles); returns the first failing global column this rank saw, or n. */
 async function factor(L: DArray, comm: DArray['comm']): Promise<number> {
   const n = L.shape[0];
@@ -49,6 +55,11 @@ async function factor(L: DArray, comm: DArray['comm']): Promise<number> {
   const tag = (i: number, j: number) => i * nt + j;
   const board = new TileBoard(comm, CHOL_TAG_BASE);
   const queue = new KernelQueue();
+  const depth = lookahead();
+  // Kernels on tile column j for step s (s < j: an update from panel s; s = j: POTRF or TRSM). Columns within
+  // `depth` of their step are the critical path and go first, leftmost column first; the rest of the trailing
+  // update follows oldest step first, so each panel's received tiles are dropped as early as possible.
+  const prio = (s: number, j: number, i: number) => (j - s <= depth ? [0, j, s, i] : [1, s, j, i]);
 
   const local: [number, number][] = [];
   const upper: FloatArray[] = [];
@@ -99,7 +110,7 @@ async function factor(L: DArray, comm: DArray['comm']): Promise<number> {
       else if (!bad) {
         const bk = ext(k);
         const [l, r] = [left, right];
-        await queue.submit([j, i, k], () => i === j
+        await queue.submit(prio(k, j, i), () => i === j
           ? kernels.syrk('L', false, nj, bk, -1, { data: l, ld: bk }, 1, { data: t, ld: nj })
           : kernels.gemm(false, true, mi, nj, bk, -1, { data: l, ld: bk }, { data: r, ld: bk }, 1, { data: t, ld: nj }));
       }
@@ -114,7 +125,7 @@ async function factor(L: DArray, comm: DArray['comm']): Promise<number> {
       if (i > j) await board.unref(tag(j, j));
     } else if (i === j) {
       try {
-        await queue.submit([j, i, j], () => kernels.potrf('L', nj, { data: t, ld: nj }));
+        await queue.submit(prio(j, j, i), () => kernels.potrf('L', nj, { data: t, ld: nj }));
         await kernels.sync(t);
         for (let r = 0; r < nj; r++) t.fill(0, r * nj + r + 1, (r + 1) * nj);
         kernels.release(t);
@@ -125,7 +136,7 @@ async function factor(L: DArray, comm: DArray['comm']): Promise<number> {
     } else {
       const diag = d!;
       if (!isTile(diag)) mail = fail(diag.failedColumn);
-      else await queue.submit([j, i, j], () => kernels.trsm('R', 'L', true, 'N', mi, nj, 1, { data: diag, ld: nj },
+      else await queue.submit(prio(j, j, i), () => kernels.trsm('R', 'L', true, 'N', mi, nj, 1, { data: diag, ld: nj },
         { data: t, ld: nj }));
       await board.unref(tag(j, j));
     }
