@@ -41,6 +41,13 @@ async function best(fn: () => unknown, setup: () => void = () => {}): Promise<nu
   return t;
 }
 
+async function once(fn: () => unknown, setup: () => void): Promise<number> {
+  setup();
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
 /** One kernel: addon (async, one BLAS thread, as in the tiled algorithms) against a direct sync BLAS call. */
 interface Case {
   kernel: string;
@@ -106,11 +113,11 @@ async function cpuTiles(): Promise<void> {
         const io = c.inputs(dtype, n);
         await io.run(); // warm up both paths
         await io.direct();
-        // Alternate the two paths so that load from other processes hits both alike.
+        // Alternate the two paths run by run, so that load from other processes hits both alike.
         let tAddon = Infinity, tDirect = Infinity;
-        for (let round = 0; round < 2; round++) {
-          tAddon = Math.min(tAddon, await best(io.run, io.reset));
-          tDirect = Math.min(tDirect, await best(io.direct, io.reset));
+        for (let r = 0; r < 2 * reps; r++) {
+          tAddon = Math.min(tAddon, await once(io.run, io.reset));
+          tDirect = Math.min(tDirect, await once(io.direct, io.reset));
         }
         const gf = c.flops(n) / tAddon / 1e9, ref = c.flops(n) / tDirect / 1e9;
         emit({ kernel: c.kernel, dtype, n, backend: 'cpu', path: 'addon async, 1 BLAS thread', gflops: round(gf),

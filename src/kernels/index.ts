@@ -227,7 +227,10 @@ export async function sync(...arrays: FloatArray[]): Promise<void> {
   }
 }
 
-/** Forgets device copies without writing them back (all when none is named): after host-side writes, and at the end. */
+/**
+ * Forgets device copies without writing them back (all when none is named): after host-side writes, and at the
+ * end. Until then the arrays stay referenced here, since their address is the cache key.
+ */
 export function release(...arrays: FloatArray[]): void {
   if (!device) return;
   native().clRelease(arrays);
@@ -235,20 +238,18 @@ export function release(...arrays: FloatArray[]): void {
   for (const a of arrays) resident.delete(a);
 }
 
-export { deviceInfo, deviceCacheStats, configure, kernelConfig, directGemm, directSyrk, directTrsm, directPotrf };
-
 /** The open OpenCL device, or undefined while the opencl backend has not been used. */
-function deviceInfo(): DeviceInfo | undefined {
+export function deviceInfo(): DeviceInfo | undefined {
   return device;
 }
 
 /** Bytes and tiles held in the device cache. */
-function deviceCacheStats(): { bytes: number; tiles: number } {
+export function deviceCacheStats(): { bytes: number; tiles: number } {
   return device ? (native().clCacheStats() as { bytes: number; tiles: number }) : { bytes: 0, tiles: 0 };
 }
 
 /** Overrides the in-flight cap and the BLAS threads each kernel uses (defaults from the environment). */
-function configure(opts: { maxInFlight?: number; threadsPerCall?: number }): void {
+export function configure(opts: { maxInFlight?: number; threadsPerCall?: number }): void {
   if (opts.maxInFlight !== undefined) {
     if (!Number.isInteger(opts.maxInFlight) || opts.maxInFlight < 1) throw new RangeError('configure: maxInFlight must be a positive integer');
     concurrency.maxInFlight = opts.maxInFlight;
@@ -261,7 +262,7 @@ function configure(opts: { maxInFlight?: number; threadsPerCall?: number }): voi
   }
 }
 
-function kernelConfig(): { maxInFlight: number; threadsPerCall: number; backend: BackendName } {
+export function kernelConfig(): { maxInFlight: number; threadsPerCall: number; backend: BackendName } {
   return { ...concurrency, backend };
 }
 
@@ -285,7 +286,7 @@ async function direct(op: string, threads: number | undefined, call: (n: Native)
   });
 }
 
-async function directGemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, A: Mat,
+export async function directGemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, A: Mat,
   B: Mat, beta: number, C: Mat, opts: { threads?: number } = {}): Promise<void> {
   checkMat('directGemm', 'A', A, transA ? k : m, transA ? m : k);
   checkMat('directGemm', 'B', B, transB ? n : k, transB ? k : n);
@@ -294,7 +295,7 @@ async function directGemm(transA: boolean, transB: boolean, m: number, n: number
   await direct('gemm', opts.threads, (nt) => nt.gemmSync(transA, transB, m, n, k, alpha, ...mat(A), ...mat(B), beta, ...mat(C)));
 }
 
-async function directSyrk(uplo: 'L' | 'U', trans: boolean, n: number, k: number, alpha: number, A: Mat, beta: number,
+export async function directSyrk(uplo: 'L' | 'U', trans: boolean, n: number, k: number, alpha: number, A: Mat, beta: number,
   C: Mat, opts: { threads?: number } = {}): Promise<void> {
   checkMat('directSyrk', 'A', A, trans ? k : n, trans ? n : k);
   checkMat('directSyrk', 'C', C, n, n);
@@ -302,7 +303,7 @@ async function directSyrk(uplo: 'L' | 'U', trans: boolean, n: number, k: number,
   await direct('syrk', opts.threads, (nt) => nt.syrkSync(uplo === 'L', trans, n, k, alpha, ...mat(A), beta, ...mat(C)));
 }
 
-async function directTrsm(side: 'L' | 'R', uplo: 'L' | 'U', transA: boolean, diag: 'N' | 'U', m: number, n: number,
+export async function directTrsm(side: 'L' | 'R', uplo: 'L' | 'U', transA: boolean, diag: 'N' | 'U', m: number, n: number,
   alpha: number, A: Mat, B: Mat, opts: { threads?: number } = {}): Promise<void> {
   const ka = side === 'L' ? m : n;
   checkMat('directTrsm', 'A', A, ka, ka);
@@ -312,7 +313,7 @@ async function directTrsm(side: 'L' | 'R', uplo: 'L' | 'U', transA: boolean, dia
     nt.trsmSync(side === 'L', uplo === 'L', transA, diag === 'U', m, n, alpha, ...mat(A), ...mat(B)));
 }
 
-async function directPotrf(uplo: 'L' | 'U', n: number, A: Mat, opts: { threads?: number } = {}): Promise<void> {
+export async function directPotrf(uplo: 'L' | 'U', n: number, A: Mat, opts: { threads?: number } = {}): Promise<void> {
   checkMat('directPotrf', 'A', A, n, n);
   await direct('potrf', opts.threads, (nt) => nt.potrfSync(uplo === 'L', n, ...mat(A)));
 }

@@ -1,0 +1,106 @@
+// Kernel policy: the in-flight cap, the concurrency defaults read from the launcher's environment, and the
+// whole-matrix direct calls the benchmarks use as their reference.
+import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
+import * as K from '../../src/kernels/index.js';
+import * as R from '../../src/kernels/reference.js';
+import { Limiter } from '../../src/kernels/limiter.js';
+import { coresOwned, defaultConcurrency } from '../../src/kernels/config.js';
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T): T {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  for (const [k, v] of Object.entries(vars)) v === undefined ? delete process.env[k] : (process.env[k] = v);
+  try {
+    return fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) v === undefined ? delete process.env[k] : (process.env[k] = v);
+  }
+}
+
+describe('kernel policy', () => {
+  it('Limiter never runs more than its cap and runs everything in FIFO order', async () => {
+    const lim = new Limiter(3);
+    let active = 0, peak = 0;
+    const order: number[] = [];
+    const gates: (() => void)[] = [];
+    const jobs = Array.from({ length: 8 }, (_, i) => lim.run(async () => {
+      active++, (peak = Math.max(peak, active)), order.push(i);
+      await new Promise<void>((r) => gates.push(r));
+      active--;
+    }));
+    while (order.length < 8) {
+      await tick();
+      gates.shift()?.();
+    }
+    gates.forEach((g) => g());
+    await Promise.all(jobs);
+    assert.equal(peak, 3);
+    assert.deepEqual(order, [0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('Limiter.exclusive waits for running work and holds off later work', async () => {
+    const lim = new Limiter(2);
+    const log: string[] = [];
+    let release!: () => void;
+    const first = lim.run(() => new Promise<void>((r) => (release = () => (log.push('a done'), r()))));
+    const ex = lim.exclusive(() => log.push('exclusive'));
+    const after = lim.run(async () => void log.push('b'));
+    await tick();
+    assert.deepEqual(log, []);
+    release();
+    await Promise.all([first, ex, after]);
+    assert.deepEqual(log, ['a done', 'exclusive', 'b']);
+  });
+
+  it('a synchronous throw inside a limited job becomes a rejection and frees the slot', async () => {
+    const lim = new Limiter(1);
+    await assert.rejects(lim.run(() => { throw new RangeError('boom'); }), /boom/);
+    assert.equal(await lim.run(async () => 7), 7);
+  });
+
+  it('cores owned and in-flight defaults follow the launcher variables', () => {
+    withEnv({ OPENBLAS_NUM_THREADS: '3', DARRAY_LOCAL_SIZE: undefined, DARRAY_KERNEL_THREADS: undefined, DARRAY_KERNELS_IN_FLIGHT: undefined }, () => {
+      assert.equal(coresOwned(), 3);
+      assert.deepEqual(defaultConcurrency(), { maxInFlight: 3, threadsPerCall: 1 });
+    });
+    withEnv({ OPENBLAS_NUM_THREADS: undefined, DARRAY_LOCAL_SIZE: String(availableParallelism() * 2) }, () => {
+      assert.equal(coresOwned(), 1);
+    });
+    withEnv({ OPENBLAS_NUM_THREADS: '4', DARRAY_KERNEL_THREADS: '2', DARRAY_KERNELS_IN_FLIGHT: undefined }, () => {
+      assert.deepEqual(defaultConcurrency(), { maxInFlight: 2, threadsPerCall: 2 });
+    });
+    withEnv({ OPENBLAS_NUM_THREADS: 'two' }, () => assert.throws(() => coresOwned(), /OPENBLAS_NUM_THREADS must be a positive integer/));
+  });
+
+  it('configure validates its options', () => {
+    assert.throws(() => K.configure({ maxInFlight: 0 }), /configure: maxInFlight must be a positive integer/);
+    assert.throws(() => K.configure({ threadsPerCall: 1.5 }), /configure: threadsPerCall/);
+    const before = K.kernelConfig();
+    K.configure({ maxInFlight: before.maxInFlight + 1 });
+    assert.equal(K.kernelConfig().maxInFlight, before.maxInFlight + 1);
+    K.configure({ maxInFlight: before.maxInFlight });
+  });
+
+  it('directGemm and directPotrf on a whole matrix with several threads match the reference', async () => {
+    const n = 96;
+    const A = { data: new Float64Array(n * n).map((_, i) => Math.sin(i)), ld: n };
+    const B = { data: new Float64Array(n * n).map((_, i) => Math.cos(i)), ld: n };
+    const C = { data: new Float64Array(n * n), ld: n };
+    const E = { data: new Float64Array(n * n), ld: n };
+    await K.directGemm(false, true, n, n, n, 1, A, B, 0, C, { threads: 2 });
+    R.gemm(false, true, n, n, n, 1, A, B, 0, E);
+    for (let i = 0; i < n * n; i++) assert.ok(Math.abs(C.data[i] - E.data[i]) < 1e-11 * n, `gemm element ${i}`);
+    // S = C C^T + n I is SPD
+    const S = { data: new Float64Array(n * n), ld: n };
+    R.gemm(false, true, n, n, n, 1 / n, C, C, 0, S);
+    for (let i = 0; i < n; i++) S.data[i * n + i] += n;
+    const F = { data: S.data.slice(), ld: n };
+    await K.directPotrf('L', n, S, { threads: 2 });
+    R.potrf('L', n, F);
+    for (let i = 0; i < n * n; i++) assert.ok(Math.abs(S.data[i] - F.data[i]) < 1e-11 * n, `potrf element ${i}`);
+    const bad = { data: new Float64Array([1, 2, 2, 1]), ld: 2 };
+    await assert.rejects(K.directPotrf('L', 2, bad), { name: 'NotPositiveDefiniteError', column: 1 });
+  });
+});
