@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One prepared check for a machine with a GPU: build the addon, run the kernel tests on the GPU through OpenCL,
-# then the kernel benchmark (about 13 minutes at most, every step under a timeout). Results go to $OUT (or ./gpu-check-out) as logs plus bench JSON lines.
+# then the kernel benchmark (13 minutes at most, every step under a timeout). Results go to $OUT (or
+# ./gpu-check-out) as logs plus bench JSON lines.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-$PWD/gpu-check-out}"
