@@ -13,6 +13,8 @@ export interface PagerankOptions {
   tol?: number;
   /** Iterations before giving up with an error; default 100. */
   maxIter?: number;
+  /** Called after each iteration with its number (from 1) and the L1 change, on every rank. */
+  onIteration?: (iteration: number, change: number) => void;
 }
 
 /**
@@ -58,6 +60,7 @@ export async function pagerank(G: SparseMatrix, opts: PagerankOptions = {}): Pro
     stats[0] = err; stats[1] = dm;
     const s = await G.comm.allreduce(stats, 'sum');
     dmass = s[1];
+    opts.onIteration?.(it + 1, s[0]);
     if (s[0] < n * tol) return toVector(G, x);
   }
   throw new DArrayError(`did not converge to tol ${tol} in ${maxIter} iterations`, { rank, op });
