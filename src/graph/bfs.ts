@@ -67,16 +67,20 @@ export async function bfs(G: SparseMatrix, source: number, opts: BfsOptions = {}
   const steps: ('top-down' | 'bottom-up')[] = [];
   let bottomUp = mode === 'bottom-up';
   const stats = new Float64Array(3);
+  let lastNf = 0;
   for (let L = 0; ; L++) {
     let fe = 0;
     for (let k = 0; k < nf; k++) fe += deg(frontier[k]);
     stats[0] = nf; stats[1] = fe; stats[2] = unvisitedEdges;
     const [gnf, gfe, gue] = await comm.allreduce(stats, 'sum');
     if (gnf === 0) break;
+    // Beamer's rule: go bottom-up while the frontier grows and its edges outweigh the unvisited ones; come
+    // back only once it shrinks below n / beta (without the trend test the direction flaps every level).
     if (mode === 'auto') {
-      if (!bottomUp && gfe > gue / alpha) bottomUp = true;
-      else if (bottomUp && gnf < n / beta) bottomUp = false;
+      if (!bottomUp && gfe > gue / alpha && gnf > lastNf) bottomUp = true;
+      else if (bottomUp && gnf < n / beta && gnf < lastNf) bottomUp = false;
     }
+    lastNf = gnf;
     steps.push(bottomUp ? 'bottom-up' : 'top-down');
     const next = new Int32Array(m);
     let nn = 0;
