@@ -3,6 +3,7 @@
 // triangle zero; a non-SPD matrix and bad shapes raise the same error on every rank.
 import { init, finalize } from '../../src/comm/index.js';
 import { fromFunction } from '../../src/darray/index.js';
+import { getBackend } from '../../src/kernels/index.js';
 import * as ref from '../../src/kernels/reference.js';
 import { cholesky } from '../../src/linalg/index.js';
 import { dense, expectClose, expectError, spd, tolFor, typed } from './_linalg.js';
@@ -70,5 +71,5 @@ await expectError(comm, 'non-square tiles', () => cholesky(tiles), 'ShapeError',
 const ints = await fromFunction(comm, [6, 6], (i, j) => (i === j ? 2 : 0), { blockSize: [3, 3], dtype: 'int32' });
 await expectError(comm, 'int32', () => cholesky(ints), 'ShapeError', ['cholesky', 'int32']);
 
-if (comm.rank === 0) console.log(`linalg-cholesky: ${cases.length + 1} factorizations and 7 error checks passed at ${comm.size} ranks`);
+if (comm.rank === 0) console.log(`linalg-cholesky: ${cases.length + 1} factorizations and 7 error checks passed at ${comm.size} ranks on ${getBackend()}`);
 await finalize();

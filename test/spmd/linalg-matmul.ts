@@ -3,6 +3,7 @@
 // alpha/beta into out, operands on other tilings and grids, both dtypes, and shape errors on every rank.
 import { init, finalize } from '../../src/comm/index.js';
 import { fromFunction } from '../../src/darray/index.js';
+import { getBackend } from '../../src/kernels/index.js';
 import * as ref from '../../src/kernels/reference.js';
 import { matmul } from '../../src/linalg/index.js';
 import { dense, expectClose, expectError, hashVal, tolFor, typed } from './_linalg.js';
@@ -81,5 +82,5 @@ const B12 = await fromFunction(comm, [12, 6], (i, j) => i - j, { blockSize: [4, 
 await expectError(comm, 'out shape', () => matmul(A, B12, { out }), 'ShapeError', ['matmul', 'out has shape']);
 await expectError(comm, 'beta without out', () => matmul(A, B12, { beta: 1 }), 'ShapeError', ['matmul', 'beta']);
 
-if (comm.rank === 0) console.log(`linalg-matmul: ${cases.length + 3} products and 4 error checks passed at ${size} ranks`);
+if (comm.rank === 0) console.log(`linalg-matmul: ${cases.length + 3} products and 4 error checks passed at ${size} ranks on ${getBackend()}`);
 await finalize();

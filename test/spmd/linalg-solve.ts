@@ -3,6 +3,7 @@
 // norm ('fro', 1, Infinity) against serial references; shape errors on every rank.
 import { init, finalize } from '../../src/comm/index.js';
 import { fromFunction } from '../../src/darray/index.js';
+import { getBackend } from '../../src/kernels/index.js';
 import * as ref from '../../src/kernels/reference.js';
 import { norm, solve, triangularSolve } from '../../src/linalg/index.js';
 import { dense, expectClose, expectError, hashVal, spd, tolFor, typed } from './_linalg.js';
@@ -99,5 +100,5 @@ const ones = await fromFunction(comm, [12], () => 1);
 await expectError(comm, 'solve non-SPD', () => solve(bad, ones),
   'NotPositiveDefiniteError', ['cholesky', 'order 8']);
 
-if (comm.rank === 0) console.log(`linalg-solve: ${checks + 1} checks and 6 error checks passed at ${size} ranks`);
+if (comm.rank === 0) console.log(`linalg-solve: ${checks + 1} checks and 6 error checks passed at ${size} ranks on ${getBackend()}`);
 await finalize();
