@@ -5,7 +5,7 @@ import { init, finalize } from '../../src/comm/index.js';
 import { fromFunction } from '../../src/darray/index.js';
 import { getBackend } from '../../src/kernels/index.js';
 import * as ref from '../../src/kernels/reference.js';
-import { cholesky } from '../../src/linalg/index.js';
+import { cholesky, matmul, norm } from '../../src/linalg/index.js';
 import { dense, expectClose, expectError, spd, tolFor, typed } from './_linalg.js';
 
 const comm = await init();
@@ -34,6 +34,20 @@ for (const [ci, c] of cases.entries()) {
   }
   // A itself is left as it was.
   expectClose(comm, `cholesky case ${ci} input untouched`, (await dense(A)).data, a.data, 0);
+}
+
+// Larger orders: the residual ||A - L L^T||_F / ||A||_F, computed distributed, and ||L||_F^2 = trace(A).
+for (const dtype of ['float64', 'float32'] as const) {
+  const n = 300;
+  const A = await fromFunction(comm, [n, n], spd(n, 40), { dtype, blockSize: [32, 32] });
+  const L = await cholesky(A);
+  const D = await A.copy();
+  await matmul(L, L, { transB: true, beta: -1, out: D });
+  const res = (await norm(D)) / (await norm(A));
+  if (!(res < (dtype === 'float32' ? 1e-6 : 1e-14))) throw new Error(`rank ${comm.rank}: cholesky n ${n} ${dtype}: residual ${res}`);
+  let trace = 0;
+  for (let i = 0; i < n; i++) trace += spd(n, 40)(i, i);
+  expectClose(comm, `cholesky n ${n} ${dtype}: ||L||_F^2 vs trace(A)`, [(await norm(L)) ** 2], [trace], tolFor(dtype));
 }
 
 // Not positive definite: the diagonal turns negative at column 29; reference POTRF says where it fails.
@@ -71,5 +85,5 @@ await expectError(comm, 'non-square tiles', () => cholesky(tiles), 'ShapeError',
 const ints = await fromFunction(comm, [6, 6], (i, j) => (i === j ? 2 : 0), { blockSize: [3, 3], dtype: 'int32' });
 await expectError(comm, 'int32', () => cholesky(ints), 'ShapeError', ['cholesky', 'int32']);
 
-if (comm.rank === 0) console.log(`linalg-cholesky: ${cases.length + 1} factorizations and 7 error checks passed at ${comm.size} ranks on ${getBackend()}`);
+if (comm.rank === 0) console.log(`linalg-cholesky: ${cases.length + 3} factorizations and 7 error checks passed at ${comm.size} ranks on ${getBackend()}`);
 await finalize();
