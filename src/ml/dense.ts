@@ -140,12 +140,13 @@ export class DenseStack implements Stage {
       // dW += X^T dZ; db += column sums of dZ; dX = dZ W^T (the previous layer's, or previous stage's, dZ).
       await this.gemm(true, false, inputs, outputs, rows, 1, { data: x, ld: inputs }, { data: g, ld: outputs }, 1, { data: gw, ld: outputs });
       for (let i = 0; i < rows; i++) for (let j = 0; j < outputs; j++) gb[j] += g[i * outputs + j];
-      const gx = this.make(rows * inputs);
-      await this.gemm(false, true, rows, inputs, outputs, 1, { data: g, ld: outputs }, { data: this.params[2 * l], ld: outputs }, 0, { data: gx, ld: inputs });
+      // Report before computing dX, so the layer's allreduce already overlaps that product.
       if (this.onGrad) {
         await this.onGrad(2 * l + 1, gb);
         await this.onGrad(2 * l, gw);
       }
+      const gx = this.make(rows * inputs);
+      await this.gemm(false, true, rows, inputs, outputs, 1, { data: g, ld: outputs }, { data: this.params[2 * l], ld: outputs }, 0, { data: gx, ld: inputs });
       g = gx;
     }
     return g;
