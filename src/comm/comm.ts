@@ -62,11 +62,15 @@ export class Comm {
    * the receiver has them. A TypedArray arrives as the same type and length; anything else travels as msgpack.
    * Messages to one rank with one tag arrive in the order sent. Rejects with PeerFailedError if `dest` is lost.
    */
-  async send(data: unknown, dest: number, tag = 0): Promise<void> {
-    this.live('send');
-    checkRank(dest, this.size, this.rank, 'send', 'destination', false);
-    checkTag(tag, this.rank, 'send', false);
-    await this.transport.send(this.members[dest], this.ctx, tag, data, 'send');
+  send(data: unknown, dest: number, tag = 0): Promise<void> {
+    try {
+      this.live('send');
+      checkRank(dest, this.size, this.rank, 'send', 'destination', false);
+      checkTag(tag, this.rank, 'send', false);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.transport.send(this.members[dest], this.ctx, tag, data, 'send');
   }
 
   /**
@@ -74,12 +78,21 @@ export class Comm {
    * Not collective; blocks until a matching message arrives, or rejects with PeerFailedError when the sender
    * (for ANY_SOURCE: any member) is lost.
    */
-  async recv<T = unknown>(source: number = ANY_SOURCE, tag: number = 0): Promise<T> {
-    return (await this.recvStatus<T>(source, tag, 'recv')).data;
+  recv<T = unknown>(source: number = ANY_SOURCE, tag: number = 0): Promise<T> {
+    try {
+      this.live('recv');
+      checkRank(source, this.size, this.rank, 'recv', 'source', true);
+      checkTag(tag, this.rank, 'recv', true);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const src = source === ANY_SOURCE ? ANY_SOURCE : this.members[source];
+    return this.transport.recv(this.ctx, src, tag, 'recv').then((m) => m.data as T);
   }
 
   /** Like `recv`, also returning the message's source rank and tag. Not collective; blocks. */
-  async recvStatus<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG, op = 'recvStatus'): Promise<Status<T>> {
+  async recvStatus<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG): Promise<Status<T>> {
+    const op = 'recvStatus';
     this.live(op);
     checkRank(source, this.size, this.rank, op, 'source', true);
     checkTag(tag, this.rank, op, true);

@@ -46,10 +46,33 @@ class Stream {
   }
 
   push(frames: Buffer[]): Promise<void> {
+    if (!this.busy && this.queue.length === 0 && !this.lost()) {
+      // Fast path: an idle stream hands the message to zmq at once (it queues without waiting unless full).
+      this.busy = true;
+      return this.sock.send(frames).then(
+        () => this.settle(),
+        (e: { code?: string }) => {
+          if (e.code !== 'EAGAIN') return this.settle(e as Error);
+          // Full: go back to the head of the queue (order!) and let the pump wait for room.
+          return new Promise<void>((resolve, reject) => {
+            this.queue.unshift({ frames, done: (err) => (err ? reject(err) : resolve()) });
+            this.busy = false;
+            void this.pump();
+          });
+        },
+      );
+    }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ frames, done: (err) => (err ? reject(err) : resolve()) });
       if (!this.busy) void this.pump();
     });
+  }
+
+  /** Ends a fast-path send: releases the stream to the queued messages, then reports the send's outcome. */
+  private settle(err?: Error): Promise<void> {
+    this.busy = false;
+    if (this.queue.length) void this.pump();
+    return err ? Promise.reject(err) : Promise.resolve();
   }
 
   private async pump(): Promise<void> {

@@ -52,10 +52,60 @@ const HEADER_FIELDS = 11;
 
 const packr = new Packr({ useRecords: false, moreTypes: true, int64AsType: 'bigint' } as ConstructorParameters<typeof Packr>[0]);
 
-/** msgpack encoding of a header. A fresh Buffer (msgpackr reuses its scratch space, zmq may keep ours). */
+/**
+ * msgpack encoding of a header: an array of 11 unsigned integers, written by hand because this runs for every
+ * message (msgpackr would allocate and copy more). The bytes are plain msgpack; any decoder can read them.
+ */
 export function encodeHeader(h: Header): Buffer {
-  const packed = packr.pack([WIRE_VERSION, h.job, h.epoch, h.ctx, h.src, h.tag, h.seq, h.kind, h.dtype, h.length, h.nframes]);
-  return Buffer.from(packed);
+  const vals = [WIRE_VERSION, h.job, h.epoch, h.ctx, h.src, h.tag, h.seq, h.kind, h.dtype, h.length, h.nframes];
+  const b = Buffer.allocUnsafe(1 + HEADER_FIELDS * 9);
+  let o = 0;
+  b[o++] = 0x90 | HEADER_FIELDS; // fixarray
+  for (const v of vals) {
+    if (v < 0x80) b[o++] = v;
+    else if (v < 0x100) {
+      b[o++] = 0xcc;
+      b[o++] = v;
+    } else if (v < 0x10000) {
+      b[o++] = 0xcd;
+      o = b.writeUInt16BE(v, o);
+    } else if (v < 0x100000000) {
+      b[o++] = 0xce;
+      o = b.writeUInt32BE(v, o);
+    } else {
+      b[o++] = 0xcf;
+      o = b.writeUInt32BE(Math.floor(v / 0x100000000), o);
+      o = b.writeUInt32BE(v >>> 0, o);
+    }
+  }
+  return b.subarray(0, o);
+}
+
+/** Fast path of header decoding for the layout encodeHeader writes; undefined when the bytes differ from it. */
+function readHeaderFields(f: Uint8Array): number[] | undefined {
+  if (f[0] !== (0x90 | HEADER_FIELDS)) return undefined;
+  const out = new Array<number>(HEADER_FIELDS);
+  const n = f.byteLength;
+  let o = 1;
+  for (let i = 0; i < HEADER_FIELDS; i++) {
+    if (o >= n) return undefined;
+    const t = f[o++];
+    if (t < 0x80) out[i] = t;
+    else if (t === 0xcc && o + 1 <= n) out[i] = f[o++];
+    else if (t === 0xcd && o + 2 <= n) {
+      out[i] = (f[o] << 8) | f[o + 1];
+      o += 2;
+    } else if (t === 0xce && o + 4 <= n) {
+      out[i] = f[o] * 0x1000000 + ((f[o + 1] << 16) | (f[o + 2] << 8) | f[o + 3]);
+      o += 4;
+    } else if (t === 0xcf && o + 8 <= n) {
+      const hi = f[o] * 0x1000000 + ((f[o + 1] << 16) | (f[o + 2] << 8) | f[o + 3]);
+      const lo = f[o + 4] * 0x1000000 + ((f[o + 5] << 16) | (f[o + 6] << 8) | f[o + 7]);
+      out[i] = hi * 0x100000000 + lo; // may exceed 2^53: the range checks below refuse it
+      o += 8;
+    } else return undefined;
+  }
+  return o === n ? out : undefined;
 }
 
 /** A body ready for the wire: frames, and whether they alias the caller's memory (so the sender must wait). */
@@ -127,11 +177,13 @@ export function decodeHeader(frame: Buffer, ctx: { rank?: number; peerHint?: num
     new ProtocolError(`malformed message: ${why}`, { rank: ctx.rank, op: 'receive', peer });
   if (!(frame as unknown instanceof Uint8Array)) throw bad('header is not bytes');
   if (frame.byteLength === 0 || frame.byteLength > 256) throw bad(`header of ${frame.byteLength} bytes`);
-  let arr: unknown;
-  try {
-    arr = packr.unpack(frame);
-  } catch (e) {
-    throw bad(`header is not msgpack (${(e as Error).message})`);
+  let arr: unknown = readHeaderFields(frame);
+  if (arr === undefined) {
+    try {
+      arr = packr.unpack(frame); // any other msgpack spelling of the same array
+    } catch (e) {
+      throw bad(`header is not msgpack (${(e as Error).message})`);
+    }
   }
   if (!Array.isArray(arr) || arr.length !== HEADER_FIELDS) throw bad('header is not an array of 11 fields');
   const [v, job, epoch, cx, src, tag, seq, kind, dtype, length, nframes] = arr as unknown[];
