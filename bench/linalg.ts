@@ -2,7 +2,7 @@
 // same run: OpenBLAS/LAPACK on the whole matrix in one process with all cores, and ScaLAPACK under Open MPI.
 // Prints one JSON line per (op, n, ranks) with GF/s and ratios. Usage: npm run bench:linalg [-- n... --ranks 2,4]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,39 +59,45 @@ async function single(op: string, n: number): Promise<void> {
   console.log(JSON.stringify({ seconds: sec }));
 }
 
-/** Child mode under the launcher: our distributed op; rank 0 prints seconds and peak memory over the share. */
+/** Resident and peak resident bytes of this process (Linux); clearing resets the peak to the current size. */
+function memory(clear = false): { rss: number; peak: number } {
+  if (clear) writeFileSync('/proc/self/clear_refs', '5');
+  const st = readFileSync('/proc/self/status', 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s*(\\d+)`).exec(st)?.[1] ?? NaN) * 1024;
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+/** Drops garbage (results of earlier repetitions) when node runs with --expose-gc. */
+const collectGarbage = () => (globalThis as { gc?: () => void }).gc?.();
+
+/**
+ * Child mode under the launcher: our distributed op. Rank 0 prints the best seconds and the peak memory of
+ * the worst rank, as (its share of the inputs + what the op added at its peak) / its share of inputs and result.
+ */
 async function ranks(op: string, n: number, b: number): Promise<void> {
   const da = { ...(await import('../src/comm/index.js')), ...(await import('../src/darray/index.js')),
     ...(await import('../src/linalg/index.js')) };
   const comm = await da.init();
-  const base = process.memoryUsage().rss;
   const opts = { dtype: 'float64' as const, blockSize: [b, b] };
-  let sec: number;
-  let operands: number; // elements of the operands and result, all ranks together
-  if (op === 'gemm') {
-    const A = await da.rand(comm, [n, n], { seed: 1, ...opts });
-    const B = await da.rand(comm, [n, n], { seed: 2, ...opts });
-    operands = 3 * n * n;
-    sec = await best(2, async () => {
-      await comm.barrier();
-      const t0 = performance.now();
-      await da.matmul(A, B);
-      await comm.barrier();
-      return (performance.now() - t0) / 1e3;
-    });
-  } else {
-    const A = await da.fromFunction(comm, [n, n], spd(n), opts);
-    operands = 2 * n * n;
-    sec = await best(2, async () => {
-      await comm.barrier();
-      const t0 = performance.now();
-      await da.cholesky(A);
-      await comm.barrier();
-      return (performance.now() - t0) / 1e3;
-    });
-  }
-  const peak = (await comm.allreduce(process.resourceUsage().maxRSS * 1024 - base, 'max')) as number;
-  if (comm.rank === 0) console.log(JSON.stringify({ seconds: sec, peakOverShare: peak / ((operands * 8) / comm.size) }));
+  const gemm = op === 'gemm';
+  const inputs = gemm
+    ? [await da.rand(comm, [n, n], { seed: 1, ...opts }), await da.rand(comm, [n, n], { seed: 2, ...opts })]
+    : [await da.fromFunction(comm, [n, n], spd(n), opts)];
+  const share = (k: number) => (k * n * n * 8) / comm.size;
+  collectGarbage();
+  const base = memory(true).rss;
+  const sec = await best(2, async () => {
+    collectGarbage();
+    await comm.barrier();
+    const t0 = performance.now();
+    if (gemm) await da.matmul(inputs[0], inputs[1]);
+    else await da.cholesky(inputs[0]);
+    await comm.barrier();
+    return (performance.now() - t0) / 1e3;
+  });
+  const extra = (await comm.allreduce(memory().peak - base, 'max')) as number;
+  const peakOverShare = (share(inputs.length) + extra) / share(inputs.length + 1);
+  if (comm.rank === 0) console.log(JSON.stringify({ seconds: sec, peakOverShare }));
   await da.finalize();
 }
 
@@ -112,7 +118,10 @@ async function main(): Promise<void> {
   const ri = args.indexOf('--ranks');
   const rankCounts = ri >= 0 ? args.splice(ri, 2)[1].split(',').map(Number) : [2, 4];
   const sizes = args.length ? args.map(Number) : [2048, 4096];
-  const tile = Number(process.env.BENCH_TILE ?? 256);
+  // Tile edges (tunable per op): SUMMA likes large tiles, Cholesky's critical path smaller ones.
+  const tiles: Record<string, number> = {
+    gemm: Number(process.env.BENCH_GEMM_TILE ?? 256), cholesky: Number(process.env.BENCH_CHOL_TILE ?? 256),
+  };
   const cores = availableParallelism();
   const env = blasEnv();
   const tsx = join(root, 'node_modules', '.bin', 'tsx');
@@ -142,8 +151,9 @@ async function main(): Promise<void> {
             blas1, 600);
             if (r && !(r.gflops <= sl.gflops)) sl = { gflops: r.gflops, nb };
           }
+          const tile = tiles[op];
           const ours = run(tsx, [join(root, 'scripts', 'mpirun.ts'), '--timeout', '600', '-n', String(p), self,
-            '--child-ranks', op, String(n), String(tile)], env, 660);
+            '--child-ranks', op, String(n), String(tile)], { ...env, NODE_OPTIONS: '--expose-gc' }, 660);
           const gf = ours ? flops / ours.seconds / 1e9 : NaN;
           const round = (x: number) => Math.round(x * 1000) / 1000;
           console.log(JSON.stringify({
