@@ -1,16 +1,18 @@
-// Allocation of a DArray's tiles from a checked layout: every owned tile a zero-filled contiguous typed array.
+// Allocation of a DArray's tiles from a checked layout: every owned tile a zero-filled contiguous typed array,
+// kept in the tile store (src/darray/store), which spills tiles past the memory limit.
 
 import type { Comm } from '../comm/index.js';
 import { DArray } from './darray.js';
 import { localTileIndices, prod, tileKey, tileShape } from './distribution.js';
-import { allocate, type TypedArray } from './dtype.js';
+import { TileMap } from './store/tile-map.js';
 import type { ResolvedLayout } from './validate.js';
 
 /** A new DArray with zero-filled tiles on the ranks that own them. Local: no messages. */
 export function allocateDArray(comm: Comm, l: ResolvedLayout): DArray {
-  const tiles = new Map<string, TypedArray>();
+  const tiles = new TileMap(comm.rank);
+  // Tiles are made on first use (zero-filled), so an array larger than the memory limit can be created.
   for (const t of localTileIndices(l.shape, l.blockSize, l.grid, comm.rank)) {
-    tiles.set(tileKey(t), allocate(l.dtype, prod(tileShape(l.shape, l.blockSize, t))));
+    tiles.addLazy(tileKey(t), l.dtype, prod(tileShape(l.shape, l.blockSize, t)));
   }
   return new DArray(comm, l.shape, l.dtype, l.blockSize, l.grid, tiles);
 }

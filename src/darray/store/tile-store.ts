@@ -1,0 +1,166 @@
+// The per-rank tile store: every DArray tile is an entry that is resident, spilled to a file, backed by a
+// stored chunk (da.open), or not yet materialised (zeros). When resident tiles exceed the memory limit, the
+// least recently used ones that nobody holds move to spill files; a tile comes back on its next use.
+
+import { allocate, type Dtype, type TypedArray } from '../dtype.js';
+import { memoryLimit, onLimitChange } from './limit.js';
+import { SpillError, SpillFiles } from './spill-files.js';
+
+/** Fills a freshly allocated tile from its file (file-backed arrays); called on first use only. */
+export type TileSource = (into: TypedArray) => void;
+
+/** One tile's storage. `data` is the store's own array while the tile is in memory. */
+export class TileEntry {
+  /** @internal */ data: TypedArray | undefined;
+  /** @internal The array last handed out; while it is reachable the tile stays in memory (it may be written). */
+  view: WeakRef<TypedArray> | undefined;
+  /** @internal Spill file holding the tile while it is not in memory. */
+  spill: string | undefined;
+  constructor(readonly dtype: Dtype, readonly length: number, readonly bytes: number, /** @internal */ public source?: TileSource) {}
+
+  /** Where the tile is now. */
+  get state(): 'memory' | 'spilled' | 'file' | 'unset' {
+    return this.data ? 'memory' : this.spill ? 'spilled' : this.source ? 'file' : 'unset';
+  }
+}
+
+/** Counters for tests and benchmarks. */
+export interface StoreStats {
+  residentBytes: number;
+  spilledBytes: number;
+  spills: number;
+  restores: number;
+  fileReads: number;
+  limit: number;
+}
+
+export class TileStore {
+  /** Entries in memory, least recently used first (Map keeps insertion order; a use re-inserts). */
+  private readonly lru = new Map<TileEntry, true>();
+  private resident = 0;
+  private counts = { spills: 0, restores: 0, fileReads: 0 };
+  private shrinkQueued = false;
+  rank = 0;
+  readonly files = new SpillFiles(() => this.rank);
+  // A handed-out array that becomes unreachable releases its tile for spilling.
+  private readonly views = new FinalizationRegistry<TileEntry>(() => this.queueShrink());
+  // Entries of a DArray that became unreachable leave the store (and their spill files go).
+  private readonly owners = new FinalizationRegistry<Map<string, TileEntry>>((m) => { for (const e of m.values()) this.drop(e); });
+
+  constructor() {
+    onLimitChange(() => this.shrinkQuietly());
+  }
+
+  /** Ties the entries in `entries` to the life of `owner` (a DArray's tile map). */
+  track(owner: object, entries: Map<string, TileEntry>): void {
+    this.owners.register(owner, entries);
+  }
+
+  /** A new entry holding `data`, resident now. */
+  adopt(dtype: Dtype, data: TypedArray): TileEntry {
+    const e = new TileEntry(dtype, data.length, data.byteLength);
+    this.makeRoom(e);
+    e.data = data;
+    this.admit(e);
+    return e;
+  }
+
+  /**
+   * The tile's array for a caller, brought back into memory if needed and marked most recently used. The
+   * same array is returned while the caller keeps it; while anyone holds it the tile is never spilled.
+   */
+  use(e: TileEntry): TypedArray {
+    const held = e.view?.deref();
+    if (held && e.data) { this.touch(e); return held; }
+    if (!e.data) this.materialise(e);
+    else this.touch(e);
+    const d = e.data!;
+    const v = new (d.constructor as new (b: ArrayBufferLike, o: number, n: number) => TypedArray)(d.buffer, d.byteOffset, d.length);
+    e.view = new WeakRef(v);
+    this.views.register(v, e);
+    return v;
+  }
+
+  /** Removes an entry for good (its array was dropped). */
+  drop(e: TileEntry): void {
+    if (e.data) { this.lru.delete(e); this.resident -= e.bytes; e.data = undefined; }
+    if (e.spill) { this.files.remove(e.spill, e.bytes); e.spill = undefined; }
+    e.source = undefined;
+  }
+
+  /** Spills least recently used unheld tiles until the resident bytes fit the limit (SpillError if a write fails). */
+  shrink(need = 0, keep?: TileEntry): void {
+    const limit = memoryLimit();
+    if (this.resident + need <= limit) return;
+    for (const e of [...this.lru.keys()]) {
+      if (this.resident + need <= limit) return;
+      if (e === keep || e.view?.deref()) continue;
+      this.spillOut(e);
+    }
+  }
+
+  stats(): StoreStats {
+    return { residentBytes: this.resident, spilledBytes: this.files.bytes, ...this.counts, limit: memoryLimit() };
+  }
+
+  private spillOut(e: TileEntry): void {
+    const file = this.files.write(e.data!);    // throws SpillError with the tile still in memory
+    e.spill = file;
+    this.lru.delete(e);
+    this.resident -= e.bytes;
+    e.data = undefined;
+    e.view = undefined;
+    this.counts.spills++;
+  }
+
+  private materialise(e: TileEntry): void {
+    this.makeRoom(e);
+    const data = allocate(e.dtype, e.length);
+    if (e.spill) {
+      this.files.read(e.spill, data);
+      this.files.remove(e.spill, e.bytes);
+      e.spill = undefined;
+      this.counts.restores++;
+    } else if (e.source) {
+      e.source(data);
+      this.counts.fileReads++;
+    }
+    // After the first read the tile lives in memory or in spill files; the file is not read again.
+    e.source = undefined;
+    e.data = data;
+    this.admit(e);
+  }
+
+  private makeRoom(e: TileEntry): void {
+    this.shrink(e.bytes, e);
+  }
+
+  private admit(e: TileEntry): void {
+    this.lru.set(e, true);
+    this.resident += e.bytes;
+  }
+
+  private touch(e: TileEntry): void {
+    this.lru.delete(e);
+    this.lru.set(e, true);
+  }
+
+  private queueShrink(): void {
+    if (this.shrinkQueued || this.resident <= memoryLimit()) return;
+    this.shrinkQueued = true;
+    setImmediate(() => { this.shrinkQueued = false; this.shrinkQuietly(); });
+  }
+
+  /** Shrinks outside any caller (GC callbacks, limit changes): a failed spill waits for the next tile use,
+   *  which raises the SpillError to a caller that can handle it. */
+  private shrinkQuietly(): void {
+    try {
+      this.shrink();
+    } catch (e) {
+      if (!(e instanceof SpillError)) throw e;
+    }
+  }
+}
+
+/** This process's tile store (one per rank). */
+export const tileStore = new TileStore();
