@@ -128,7 +128,17 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
   for (const ks of classes.values()) for (let s = 0; s < ks.length; s += perStep) steps.push(ks.slice(s, s + perStep));
   steps.sort((a, b) => a[0] - b[0]);
 
-  const fetch = async (ks: number[]): Promise<{ ap: FloatArray; bp: FloatArray; kc: number; aOff: number[]; bOff: number[] }> => {
+  // Packing buffers, two per operand, reused every other step: step s + 2 packs only after step s's GEMMs and
+  // broadcasts are done, so a buffer is never rewritten while in use.
+  const pack: (FloatArray | undefined)[] = [undefined, undefined, undefined, undefined];
+  const packBuf = (slot: number, len: number): FloatArray => {
+    const have = pack[slot];
+    if (have && have.length >= len) return have.subarray(0, len);
+    const fresh = allocLike(A.dtype as 'float64' | 'float32', len);
+    pack[slot] = fresh;
+    return fresh;
+  };
+  const fetch = async (ks: number[], s: number): Promise<{ ap: FloatArray; bp: FloatArray; kc: number; aOff: number[]; bOff: number[] }> => {
     const kc = ks.reduce((s, k) => s + widthOf(k), 0);
     const aOff: number[] = [];
     let na = 0;
@@ -141,7 +151,7 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
     let ap: FloatArray | undefined;
     let bp: FloatArray | undefined;
     if (q === qa) {
-      ap = allocLike(A.dtype as 'float64' | 'float32', na);
+      ap = packBuf(s % 2, na);
       I.forEach((i, ii) => {
         let co = 0;
         for (const k of ks) {
@@ -154,7 +164,7 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
       });
     }
     if (p === pb) {
-      bp = allocLike(A.dtype as 'float64' | 'float32', nb);
+      bp = packBuf(2 + (s % 2), nb);
       J.forEach((j, jj) => {
         let ro = 0;
         for (const k of ks) {
@@ -174,10 +184,10 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
   await kernels.sync(...localTiles(A), ...localTiles(B));
   if (hasC) await kernels.sync(...cTiles.values());
   const queue = new KernelQueue();
-  let next = fetch(steps[0]);
+  let next = fetch(steps[0], 0);
   for (let s = 0; s < steps.length; s++) {
     const panel = await next;
-    if (s + 1 < steps.length) next = fetch(steps[s + 1]);
+    if (s + 1 < steps.length) next = fetch(steps[s + 1], s + 1);
     const b0 = s === 0 ? (hasC ? beta : 0) : 1;
     const jobs: Promise<void>[] = [];
     I.forEach((i, ii) => J.forEach((j, jj) => {
