@@ -109,6 +109,7 @@ async function main(): Promise<void> {
       const scipyPr = ref.find((r) => r.test === 'pagerank' && r.impl === 'scipy')!.iters_per_s as number;
       const nxPr = ref.find((r) => r.test === 'pagerank' && r.impl === 'networkx')?.iters_per_s as number | undefined;
       const scipyBfs = ref.find((r) => r.test === 'bfs')!.teps as number;
+      const scipyMv = ref.find((r) => r.test === 'matvec')!.per_s as number;
       for (const p of ranks) {
         const ours = await rows(process.execPath, ['--import', 'tsx', path.join(root, 'scripts', 'mpirun.ts'), '--timeout', '900', '-n', String(p),
           fileURLToPath(import.meta.url), '--scale', String(scale), '--roots', roots.join(',')]);
@@ -116,6 +117,9 @@ async function main(): Promise<void> {
           if (r.test === 'pagerank') {
             r.scipy_iters_per_s = scipyPr;
             r.ratio_vs_scipy = (r.iters_per_s as number) / scipyPr;
+            // Stricter: one PageRank iteration of ours against one bare scipy matvec (A @ x).
+            r.scipy_matvec_per_s = scipyMv;
+            r.ratio_vs_scipy_matvec = (r.iters_per_s as number) / scipyMv;
             if (nxPr) { r.networkx_iters_per_s = nxPr; r.ratio_vs_networkx = (r.iters_per_s as number) / nxPr; }
           } else if (r.test === 'bfs') {
             r.scipy_teps = scipyBfs;
