@@ -8,7 +8,8 @@ import type { RankEnv } from './env.js';
 import { Matcher, type Incoming } from './p2p.js';
 import { ANY_SOURCE, WORLD_CONTEXT } from './tags.js';
 import {
-  decodeBody, decodeHeader, encodeBody, encodeControl, encodeHeader, jobHash, Kind, type Header,
+  decodeBody, decodeHeader, dtypeOf, encodeBody, encodeControl, encodeHeader, jobHash, Kind,
+  type AnyTypedArray, type Body, type Header,
 } from './wire.js';
 
 /**
@@ -298,54 +299,81 @@ export class Transport {
    * Sends `data` to world rank `dest` on context `ctx` with `tag`. Resolves when the caller may reuse the
    * buffer: at once for copied payloads, when the receiver has the bytes for large typed arrays.
    */
-  async send(dest: number, ctx: number, tag: number, data: unknown, op: string): Promise<void> {
-    if (this.closed) throw this.closedError(op);
+  send(dest: number, ctx: number, tag: number, data: unknown, op: string): Promise<void> {
+    if (this.closed) return Promise.reject(this.closedError(op));
     if (dest === this.rank) {
-      this.deliverSelf(ctx, tag, data, op);
-      return;
+      try {
+        this.deliverSelf(ctx, tag, data, op);
+        return Promise.resolve();
+      } catch (e) {
+        return Promise.reject(e);
+      }
     }
     const peer = this.peers[dest]!;
-    if (peer.failure) throw this.peerError(dest, op, tag);
-    let body;
+    if (peer.failure) return Promise.reject(this.peerError(dest, op, tag));
+    let body: Body;
     try {
       body = encodeBody(data, COPY_BELOW);
     } catch (e) {
-      throw new CommError((e as Error).message, { rank: this.rank, op, peer: dest, tag });
+      return Promise.reject(new CommError((e as Error).message, { rank: this.rank, op, peer: dest, tag }));
     }
     const seq = peer.seq++;
     const h: Header = { job: this.job, epoch: this.epoch, ctx, src: this.rank, tag, seq, kind: body.kind, dtype: body.dtype, length: body.length, nframes: body.frames.length };
+    const frames = body.frames.length === 1 ? [encodeHeader(h), body.frames[0]] : [encodeHeader(h), ...body.frames];
+    if (body.aliases) return this.sendAcked(peer, seq, frames, ctx, tag, op);
+    // A copied payload: done once zmq has it. Only a send that has to wait shows in the SIGUSR2 dump.
+    const waits = !peer.data.idle;
+    const pend: PendingSend | undefined = waits ? { op, ctx, tag, since: Date.now() } : undefined;
+    if (pend) peer.sends.add(pend);
+    const sent = peer.data.push(frames).catch((e: unknown) => {
+      throw this.sendError(e, peer, op, tag);
+    });
+    return pend ? sent.finally(() => peer.sends.delete(pend)) : sent;
+  }
+
+  /** A send from the caller's memory: complete when the receiver acknowledges having the bytes. */
+  private async sendAcked(peer: Peer, seq: number, frames: Buffer[], ctx: number, tag: number, op: string): Promise<void> {
     const pend: PendingSend = { op, ctx, tag, since: Date.now() };
     peer.sends.add(pend);
+    const acked = new Promise<void>((resolve, reject) => peer.acks.set(seq, { resolve, reject }));
+    acked.catch(() => undefined); // observed below; no unhandled rejection if the stream fails first
     try {
-      let acked: Promise<void> | undefined;
-      if (body.aliases) {
-        acked = new Promise<void>((resolve, reject) => peer.acks.set(seq, { resolve, reject }));
-        acked.catch(() => undefined); // observed below; avoid an unhandled rejection if the stream fails first
-      }
-      try {
-        await peer.data.push([encodeHeader(h), ...body.frames]);
-        if (acked) await acked;
-      } catch (e) {
-        peer.acks.delete(seq);
-        if (e instanceof PeerFailedError || peer.failure) throw this.peerError(dest, op, tag);
-        if (e instanceof CommError) throw e;
-        throw new CommError(`send failed: ${(e as Error).message}`, { rank: this.rank, op, peer: dest, tag }, { cause: e });
-      }
+      await peer.data.push(frames);
+      await acked;
+    } catch (e) {
+      peer.acks.delete(seq);
+      throw this.sendError(e, peer, op, tag);
     } finally {
       peer.sends.delete(pend);
     }
   }
 
+  private sendError(e: unknown, peer: Peer, op: string, tag: number): Error {
+    if (e instanceof PeerFailedError || peer.failure) return this.peerError(peer.rank, op, tag);
+    if (e instanceof CommError) return e;
+    return new CommError(`send failed: ${(e as Error).message}`, { rank: this.rank, op, peer: peer.rank, tag }, { cause: e });
+  }
+
   private deliverSelf(ctx: number, tag: number, data: unknown, op: string): void {
-    let body;
-    try {
-      body = encodeBody(data, Infinity); // a copy: the sender may change its buffer as soon as send returns
-    } catch (e) {
-      throw new CommError((e as Error).message, { rank: this.rank, op, peer: this.rank, tag });
+    // The receiver gets a copy: the sender may change its buffer as soon as send returns.
+    let value: unknown;
+    let bytes: number;
+    if (dtypeOf(data) >= 0) {
+      const ta = data as AnyTypedArray;
+      value = Buffer.isBuffer(ta) ? Buffer.from(ta) : ta.slice();
+      bytes = ta.byteLength;
+    } else {
+      let body;
+      try {
+        body = encodeBody(data);
+      } catch (e) {
+        throw new CommError((e as Error).message, { rank: this.rank, op, peer: this.rank, tag });
+      }
+      const h: Header = { job: this.job, epoch: this.epoch, ctx, src: this.rank, tag, seq: 0, kind: body.kind, dtype: body.dtype, length: body.length, nframes: body.frames.length };
+      value = decodeBody(h, body.frames, { rank: this.rank });
+      bytes = body.length;
     }
-    const h: Header = { job: this.job, epoch: this.epoch, ctx, src: this.rank, tag, seq: 0, kind: body.kind, dtype: body.dtype, length: body.length, nframes: body.frames.length };
-    const bytes = body.frames.reduce((n, f) => n + f.byteLength, 0);
-    this.matcher.arrive({ ctx, src: this.rank, tag, data: decodeBody(h, body.frames, { rank: this.rank }), bytes });
+    this.matcher.arrive({ ctx, src: this.rank, tag, data: value, bytes });
   }
 
   /** Receives on context `ctx` from world rank `src` (or ANY_SOURCE) with `tag` (or ANY_TAG). */

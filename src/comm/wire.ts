@@ -7,6 +7,8 @@ import { ProtocolError } from '../errors.js';
 export const WIRE_VERSION = 1;
 /** Largest single frame: bigger payloads are split, so messages of several GiB pass Node's and zmq's limits. */
 export const CHUNK_BYTES = 2 ** 30;
+/** zeromq.js copies frames up to this size itself (its zero-copy threshold), so smaller ones need no copy of ours. */
+export const ZMQ_COPIES_UP_TO = 128;
 /** Default cap on one message's declared payload (64 GiB): a header claiming more is refused before any allocation. */
 export const DEFAULT_MAX_BYTES = 2 ** 36;
 
@@ -145,6 +147,9 @@ export function encodeBody(data: unknown, copyBelow = 0): Body {
   if (dtype >= 0) {
     const ta = data as AnyTypedArray;
     const view = Buffer.from(ta.buffer, ta.byteOffset, ta.byteLength);
+    if (ta.byteLength <= Math.min(copyBelow, ZMQ_COPIES_UP_TO)) {
+      return { kind: Kind.Typed, dtype, length: ta.length, frames: ta.byteLength ? [view] : [], aliases: false };
+    }
     if (ta.byteLength <= copyBelow) {
       return { kind: Kind.Typed, dtype, length: ta.length, frames: ta.byteLength ? [Buffer.from(view)] : [], aliases: false };
     }
