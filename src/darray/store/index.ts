@@ -3,4 +3,9 @@
 export { setMemoryLimit, memoryLimit, parseBytes } from './limit.js';
 export { SpillError } from './spill-files.js';
 export { tileStore, TileEntry, type StoreStats, type TileSource } from './tile-store.js';
-export { TileMap } from './tile-map.js';
+export { TileMap, withTile } from './tile-map.js';
+
+import { tileStore } from './tile-store.js';
+
+/** This rank's tile memory: resident and spilled bytes, spill/restore/file-read counts, the limit. */
+export const memoryStats = () => tileStore.stats();

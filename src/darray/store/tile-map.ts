@@ -3,6 +3,7 @@
 // for as long as the caller holds it. Plain Map semantics otherwise, so the DArray code reads as before.
 
 import { type Dtype, type TypedArray, allocate, dtypeOf } from '../dtype.js';
+import { tileKey } from '../distribution.js';
 import { TileEntry, type TileSource, tileStore } from './tile-store.js';
 
 const PLACEHOLDER: Record<Dtype, TypedArray> = {
@@ -28,6 +29,12 @@ export class TileMap extends Map<string, TypedArray> {
   /** The store entry of a tile (tests and the I/O layer look at its state). */
   entry(key: string): TileEntry | undefined {
     return this.store.get(key);
+  }
+
+  /** Runs `fn` on the tile's data without handing it out (see TileStore.borrow); undefined if not stored. */
+  borrow<T>(key: string, fn: (data: TypedArray) => T): T | undefined {
+    const e = this.store.get(key);
+    return e && tileStore.borrow(e, fn);
   }
 
   override get(key: string): TypedArray | undefined {
@@ -75,4 +82,20 @@ export class TileMap extends Map<string, TypedArray> {
     super.set(key, PLACEHOLDER[e.dtype]);
     return this;
   }
+}
+
+/**
+ * Runs `fn` on this rank's tile `index` of `A` (synchronously, the data valid only inside `fn`), so that loops
+ * over all tiles keep one tile in memory at a time. Throws if the rank does not own the tile.
+ */
+export function withTile<T>(A: { tiles: Map<string, TypedArray>; comm: { rank: number } }, index: readonly number[], fn: (data: TypedArray) => T): T {
+  const key = tileKey(index);
+  if (A.tiles instanceof TileMap) {
+    const r = A.tiles.borrow(key, fn);
+    if (r !== undefined || A.tiles.has(key)) return r as T;
+  } else {
+    const t = A.tiles.get(key);
+    if (t) return fn(t);
+  }
+  throw new Error(`rank ${A.comm.rank}: tile [${index.join(', ')}] is not stored on this rank (internal error)`);
 }

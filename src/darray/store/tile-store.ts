@@ -16,6 +16,8 @@ export class TileEntry {
   view: WeakRef<TypedArray> | undefined;
   /** @internal Spill file holding the tile while it is not in memory. */
   spill: string | undefined;
+  /** @internal Calls of `borrow` in progress on this tile (it stays in memory meanwhile). */
+  pins = 0;
   constructor(readonly dtype: Dtype, readonly length: number, readonly bytes: number, /** @internal */ public source?: TileSource) {}
 
   /** Where the tile is now. */
@@ -81,6 +83,22 @@ export class TileStore {
     return v;
   }
 
+  /**
+   * Runs `fn` on the store's own array of the tile, brought into memory if needed, without handing it out:
+   * once `fn` returns the tile may spill again, so loops over many tiles stay within the limit. `fn` must
+   * not keep the array.
+   */
+  borrow<T>(e: TileEntry, fn: (data: TypedArray) => T): T {
+    if (!e.data) this.materialise(e);
+    else this.touch(e);
+    e.pins++;
+    try {
+      return fn(e.data!);
+    } finally {
+      e.pins--;
+    }
+  }
+
   /** Removes an entry for good (its array was dropped). */
   drop(e: TileEntry): void {
     if (e.data) { this.lru.delete(e); this.resident -= e.bytes; e.data = undefined; }
@@ -94,7 +112,7 @@ export class TileStore {
     if (this.resident + need <= limit) return;
     for (const e of [...this.lru.keys()]) {
       if (this.resident + need <= limit) return;
-      if (e === keep || e.view?.deref()) continue;
+      if (e === keep || e.pins > 0 || e.view?.deref()) continue;
       this.spillOut(e);
     }
   }
