@@ -17,6 +17,7 @@ import { programCommand } from './program.js';
 import { Reaper } from './reaper.js';
 import { makeRunDir, removeRunDir } from './rundir.js';
 import { shellJoin, shellSplit } from './shell.js';
+import { mergeTraceDir } from './trace-merge.js';
 
 export const TIMEOUT_EXIT = 110;
 /** Time between SIGTERM and SIGKILL when stopping ranks. */
@@ -308,6 +309,8 @@ export async function runJob(opts: LaunchOptions, io: JobIO = {
   if (multiHost) {
     try { shellSplit(opts.launchAgent); } catch (err) { throw new UsageError(`--launch-agent: ${(err as Error).message}`); }
   }
+  // Ranks see only pipes: tell rank 0 that progress lines would reach a terminal.
+  if (io.env.DARRAY_PROGRESS === undefined && (io.stderr as { isTTY?: boolean }).isTTY) io = { ...io, env: { ...io.env, DARRAY_PROGRESS: '1' } };
   const rundir = makeRunDir();
   try {
     const root = multiHost ? tcpUrl(hostAddress(places[0].host, true), await freePort()) : `ipc://${rundir}/root.sock`;
@@ -318,8 +321,29 @@ export async function runJob(opts: LaunchOptions, io: JobIO = {
     }
     const job: JobEnv = { jobId: crypto.randomBytes(8).toString('hex'), size: places.length, root, rundir,
       transport: multiHost ? 'tcp' : 'ipc', traceDir, exports };
-    return await new Job(opts, io, job, command, places).run();
+    const code = await new Job(opts, io, job, command, places).run();
+    return traceDir === undefined ? code : finishTrace(traceDir, path.resolve(io.cwd, opts.trace!), code, io);
   } finally {
     removeRunDir(rundir);
+  }
+}
+
+/** Merges the ranks' trace parts into the --trace file; a job that succeeded fails (1) if its trace cannot be merged. */
+function finishTrace(partsDir: string, out: string, code: number, io: JobIO): number {
+  let parts: string[] = [];
+  try { parts = fs.readdirSync(partsDir).filter((f) => /^rank-\d+\.json$/.test(f)); } catch { /* reported below */ }
+  if (parts.length === 0) {
+    // A program that never started darray (or ranks that died before init) has nothing to trace: not an error.
+    io.stderr.write(`darray-run: no trace written to ${out}: no rank wrote a trace part to ${partsDir}\n`);
+    return code;
+  }
+  try {
+    const r = mergeTraceDir(partsDir, out);
+    const lost = r.missing.length ? `; no part from rank(s) ${r.missing.join(',')}` : '';
+    io.stderr.write(`darray-run: trace written to ${out} (${r.ranks} rank(s), ${r.events} spans, ${r.flows} messages paired${lost})\n`);
+    return code;
+  } catch (err) {
+    io.stderr.write(`darray-run: no trace written to ${out}: ${(err as Error).message} (parts kept in ${partsDir})\n`);
+    return code === 0 ? 1 : code;
   }
 }
