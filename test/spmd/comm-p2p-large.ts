@@ -1,8 +1,10 @@
 // spmd: ranks=1,2,3,4 timeout=180
-// SPMD test of large point-to-point payloads: 64 MiB typed arrays and a 64 MiB value around a ring, and (with
-// DARRAY_TEST_HUGE=1) one message past the 1 GiB frame limit, which travels chunked and arrives whole.
+// SPMD test of large point-to-point payloads: 64 MiB typed arrays and a 64 MiB value around a ring, sends that
+// wait for a receiver past the unexpected-mail limit, and (DARRAY_TEST_HUGE=1) one message past the 1 GiB
+// frame limit, which travels chunked and arrives whole.
 import assert from 'node:assert/strict';
 import { finalize, init } from '../../src/comm/index.js';
+import { UNEXPECTED_LIMIT } from '../../src/comm/transport.js';
 
 const comm = await init();
 const { rank, size } = comm;
@@ -46,6 +48,30 @@ const got = await shift<{ text: string; arr: number[] }>({ text, arr: Array.from
 assert.equal(got.text.length, 64 * MiB);
 assert.equal(got.text[12345], String(prev));
 assert.equal(got.arr[999], 999 + prev);
+
+// Backpressure: past UNEXPECTED_LIMIT bytes of unmatched mail from one sender, large sends complete only when
+// the receiver takes them, so a sender cannot run ahead of a receiver that does not receive.
+if (size >= 2 && rank < 2) {
+  const msg = new Float64Array(8 * MiB).fill(3.25); // 64 MiB, sent from this memory without copies
+  const fit = Math.floor(UNEXPECTED_LIMIT / msg.byteLength);
+  const total = fit + 2;
+  if (rank === 0) {
+    const done: boolean[] = [];
+    const sends = Array.from({ length: total }, (_, i) => comm.send(msg, 1, 40).then(() => void (done[i] = true)));
+    await Promise.all(sends.slice(0, fit));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(done.filter(Boolean).length, fit, `${done.filter(Boolean).length} of ${total} sends completed with nobody receiving; expected ${fit}`);
+    await comm.send('go', 1, 41);
+    await Promise.all(sends);
+  } else {
+    assert.equal(await comm.recv(0, 41), 'go'); // arrives after all the large ones, which wait unmatched
+    for (let i = 0; i < total; i++) {
+      const m = await comm.recv<Float64Array>(0, 40);
+      assert.equal(m.length, 8 * MiB);
+      assert.ok(m[0] === 3.25 && m[m.length - 1] === 3.25);
+    }
+  }
+}
 
 // Optional: one message of 1.25 GiB, past the single-frame limit (memory-hungry, so only when asked).
 if (process.env.DARRAY_TEST_HUGE === '1' && size >= 2 && rank < 2) {
