@@ -396,7 +396,7 @@ export class Transport {
         if (control) this.onControl(frames);
         else this.onData(frames);
       } catch (e) {
-        process.stderr.write(`[rank ${this.rank}] darray: ${(e as Error).message}\n`);
+        process.stderr.write(`darray: ${(e as Error).message}\n`);
       }
     }
   }

@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { ANY_SOURCE, ANY_TAG, finalize, init } from '../../src/comm/index.js';
 import { CommError } from '../../src/errors.js';
+import { Kind, encodeHeader, jobHash } from '../../src/comm/wire.js';
+import * as zmq from 'zeromq';
 
 const comm = await init();
 const { rank, size } = comm;
@@ -109,7 +111,22 @@ if (rank === 0) {
   assert.equal(await comm.recv(ANY_SOURCE, 300), 'late');
 }
 
-// 7. Bad arguments throw CommError naming rank and operation.
+// 7. A stranger's frames on a rank's socket (garbage, another job's header) are refused; traffic goes on.
+if (size >= 2 && process.env.DARRAY_RUNDIR) {
+  if (rank === 0) {
+    const stranger = new zmq.Push({ linger: 1000 });
+    stranger.connect(`ipc://${process.env.DARRAY_RUNDIR}/1d.sock`);
+    await stranger.send([Buffer.from('not a header')]);
+    const foreign = encodeHeader({ job: jobHash('another job'), epoch: 0, ctx: 0, src: 0, tag: 77, seq: 0, kind: Kind.Value, dtype: 0, length: 1, nframes: 1 });
+    await stranger.send([foreign, Buffer.from([0x2a])]);
+    stranger.close();
+    await comm.send('after the stranger', 1, 77);
+  } else if (rank === 1) {
+    assert.equal(await comm.recv(0, 77), 'after the stranger', 'a foreign message was delivered');
+  }
+}
+
+// 8. Bad arguments throw CommError naming rank and operation.
 await assert.rejects(comm.send(1, size), (e: unknown) => e instanceof CommError && /rank \d+, send\].*destination/.test((e as Error).message));
 await assert.rejects(comm.send(1, 0, -3), (e: unknown) => e instanceof CommError && /bad tag -3/.test((e as Error).message));
 await assert.rejects(comm.send(1, 0, 1.5), CommError);
