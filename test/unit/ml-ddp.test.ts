@@ -93,6 +93,27 @@ describe('ml: DataParallel (simulated ranks)', () => {
     await assert.rejects(onRanks(1, async (comm) => new DataParallel(comm, [new Int32Array(3) as never])), /rank 0, DataParallel\] params\[0\] must be a Float32Array or Float64Array, got Int32Array\(3\)/);
   });
 
+  it('starts a bucket allreduce as soon as it is complete, and buckets strictly in plan order', async () => {
+    await onRanks(2, async (comm) => {
+      const started: number[] = [];
+      const spy = Object.create(comm) as Comm;
+      spy.allreduce = <T>(v: T, op?: ReduceOp) => { started.push((v as unknown as Float32Array).length); return comm.allreduce(v, op); };
+      const p = [new Float32Array(3), new Float32Array(5), new Float32Array(7)];
+      const ddp = new DataParallel(spy, p, { bucketBytes: 4 }); // one parameter per bucket: [2], [1], [0]
+      assert.deepEqual(ddp.buckets.map((b) => b.params), [[2], [1], [0]]);
+      const g = p.map((a) => a.map(() => comm.rank + 1));
+      ddp.gradReady(2, g[2]);
+      assert.deepEqual(started, [7], 'the first bucket starts at once, before backward goes on');
+      ddp.gradReady(0, g[0]);
+      assert.deepEqual(started, [7], 'bucket 2 is complete but waits for bucket 1');
+      ddp.gradReady(1, g[1]);
+      assert.deepEqual(started, [7, 5, 3]);
+      await ddp.wait();
+      g.forEach((a) => assert.ok(a.every((v) => v === 1.5)));
+      return 0;
+    });
+  });
+
   it('refuses parameter layouts that differ between ranks, on every rank', async () => {
     const errs = await onRanks(3, async (comm) => {
       const ddp = new DataParallel(comm, [new Float32Array(comm.rank === 2 ? 5 : 4)]);
