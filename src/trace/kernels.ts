@@ -31,8 +31,9 @@ export function kernelShape(op: string, args: readonly unknown[]): KernelShape {
     case 'geqrf': { // m, n, ...
       const [m, n] = [num(0), num(1)];
       const k = Math.min(m, n);
-      const lu = m * n * k - ((m + n) * k * k) / 2 + k ** 3 / 3;
-      return { shape: [m, n], flops: op === 'getrf' ? lu : 2 * lu };
+      // LU's multiplications; each comes with an addition, and QR does twice LU's work (LAPACK's counts).
+      const mults = m * n * k - ((m + n) * k * k) / 2 + k ** 3 / 3;
+      return { shape: [m, n], flops: op === 'getrf' ? 2 * mults : 4 * mults };
     }
     case 'axpy':
       return { shape: [num(0)], flops: 2 * num(0) };
