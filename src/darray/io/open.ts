@@ -38,8 +38,8 @@ export async function open(comm: Comm, dir: string, opts: OpenOptions = {}): Pro
     return readMetaText(target);
   });
   const metaText = comm.size === 1 ? text : await comm.bcast(text, 0);
-  const meta = parseMeta(metaText, target);
-  const dtype = checkMeta(meta, `open ${target}`);
+  const meta = parseMeta(metaText, target, comm.rank);
+  const dtype = checkMeta(meta, target, { rank: comm.rank, op });
   const A = allocateDArray(comm, resolveLayout(comm, op, meta.shape, { dtype, blockSize: meta.chunks, grid: opts.grid }));
   const tiles = A.tiles as TileMap;
   for (const index of localTileIndices(A.shape, A.blockSize, A.grid, comm.rank)) {
@@ -75,11 +75,11 @@ export function readMetaText(dir: string): string {
   return fs.readFileSync(f, 'utf8');
 }
 
-export function parseMeta(text: string, dir: string): ZarrayMeta {
+export function parseMeta(text: string, dir: string, rank: number): ZarrayMeta {
   try {
     return JSON.parse(text) as ZarrayMeta;
   } catch (e) {
-    throw new DArrayError(`${dir}/.zarray is not valid JSON (${(e as Error).message})`, { op: 'open' });
+    throw new DArrayError(`${dir}/.zarray is not valid JSON (${(e as Error).message})`, { rank, op: 'open' });
   }
 }
 

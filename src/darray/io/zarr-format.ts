@@ -3,7 +3,7 @@
 // with the fill value, as the Zarr v2 spec requires, so numpy/zarr/dask read them unchanged.
 
 import zlib from 'node:zlib';
-import { DArrayError } from '../../errors.js';
+import { DArrayError, type ErrorContext } from '../../errors.js';
 import { allocate, dtypeOf, type Dtype, type TypedArray } from '../dtype.js';
 
 /** The `.zarray` document (Zarr v2). */
@@ -89,14 +89,16 @@ function decompress(bytes: Uint8Array, meta: ZarrayMeta, what: string): Uint8Arr
 }
 
 /** Checks a `.zarray` for what the synchronous chunk reader (da.open) supports; returns the dtype. */
-export function checkMeta(m: ZarrayMeta, what: string): Dtype {
-  const bad = (msg: string) => new DArrayError(`${what}: ${msg}`);
+export function checkMeta(m: ZarrayMeta, what: string, ctx: ErrorContext): Dtype {
+  const bad = (msg: string) => new DArrayError(`${what}: ${msg}`, ctx);
   if (m.zarr_format !== 2) throw bad(`not a Zarr v2 array (zarr_format ${JSON.stringify(m.zarr_format)})`);
   if (!Array.isArray(m.shape) || !Array.isArray(m.chunks) || m.shape.length !== m.chunks.length) {
     throw bad(`shape ${JSON.stringify(m.shape)} and chunks ${JSON.stringify(m.chunks)} do not match`);
   }
   if (m.order !== 'C') throw bad(`order ${JSON.stringify(m.order)} is not supported (C order only)`);
   if (m.filters && m.filters.length) throw bad(`filters ${JSON.stringify(m.filters)} are not supported`);
+  const id = m.compressor?.id;
+  if (id && id !== 'zlib' && id !== 'gzip') throw bad(`compressor ${JSON.stringify(id)} is not supported (zlib, gzip or none); da.load reads it`);
   const d = dtypeOfZarr(m.dtype);
   if (!d) throw bad(`dtype ${JSON.stringify(m.dtype)} is not supported (<f8, <f4, <i4); da.load converts other dtypes`);
   return d;
