@@ -37,6 +37,7 @@ export class DataParallel {
   readonly buckets: readonly Bucket[];
   private readonly buffers: FloatArray[];
   private readonly bucketOf: Int32Array;
+  private readonly offsetOf: Int32Array;
   // State of the step in progress: the gradient buffer given per parameter, what each bucket still waits for.
   private grads: (FloatArray | undefined)[];
   private missing: Int32Array;
@@ -60,7 +61,8 @@ export class DataParallel {
     this.buckets = planBuckets(params.map((p) => ({ length: p.length, dtype: dtypeOf(p) })), bucketBytes);
     this.buffers = this.buckets.map((b) => new BUFFER[b.dtype](b.length));
     this.bucketOf = new Int32Array(params.length);
-    this.buckets.forEach((b, k) => b.params.forEach((i) => (this.bucketOf[i] = k)));
+    this.offsetOf = new Int32Array(params.length);
+    this.buckets.forEach((b, k) => b.params.forEach((i, j) => { this.bucketOf[i] = k; this.offsetOf[i] = b.offsets[j]; }));
     this.grads = new Array(params.length).fill(undefined);
     this.missing = Int32Array.from(this.buckets, (b) => b.params.length);
   }
@@ -102,8 +104,7 @@ export class DataParallel {
     if (this.grads[i]) fail(`gradient of parameter ${i} was handed over twice in one step`, ctx);
     this.grads[i] = grad;
     const k = this.bucketOf[i];
-    const b = this.buckets[k];
-    this.buffers[k].set(grad, b.offsets[b.params.indexOf(i)]);
+    this.buffers[k].set(grad, this.offsetOf[i]);
     if (--this.missing[k] === 0) this.launchReady();
   }
 
