@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import * as graph from '../../src/graph/index.js';
-import { readMatrixMarket, rmat } from '../../src/sparse/index.js';
+import { fromEdges, readMatrixMarket, rmat } from '../../src/sparse/index.js';
 import { checkAgainstNetworkx, FIXTURES, networkxRef, networkxRefs, type NxRef, writeTempMtx } from '../tools/graph-check.js';
 import { onRanks } from './darray-fake-comm.js';
 
@@ -45,6 +45,22 @@ describe('graph algorithms vs networkx (in-memory comm, 1-4 ranks)', function ()
     const [steps] = await onRanks(2, async (comm) => (await graph.bfs(await rmat(comm, { scale: 10, edgeFactor: 16, seed: 2 }), 0)).steps);
     assert.ok(steps.includes('bottom-up'), `steps: ${steps.join(', ')}`);
     assert.equal(steps[0], 'top-down');
+  });
+
+  it('more ranks than vertices: the ranks without rows still take part', async () => {
+    const res = await onRanks(4, async (comm) => {
+      const G = await fromEdges(comm, comm.rank === 3 ? [0, 1, 2] : [], comm.rank === 3 ? [1, 2, 0] : [], 3, { symmetric: true });
+      const pr = (await (await graph.pagerank(G, { tol: 1e-12 })).collect()).data;
+      const { levels } = await graph.bfs(G, 2);
+      return [Array.from(pr), Array.from((await levels.collect()).data),
+        Array.from((await (await graph.connectedComponents(G)).collect()).data), await graph.triangleCount(G)];
+    });
+    for (const [pr, levels, labels, t] of res) {
+      (pr as number[]).forEach((v) => assert.ok(Math.abs(v - 1 / 3) < 1e-12));
+      assert.deepEqual(levels, [1, 1, 0]);
+      assert.deepEqual(labels, [0, 0, 0]);
+      assert.equal(t, 1);
+    }
   });
 
   it('triangle counting refuses a directed graph on every rank', async () => {
