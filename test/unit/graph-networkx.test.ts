@@ -45,6 +45,7 @@ describe('graph algorithms vs networkx (in-memory comm, 1-4 ranks)', function ()
     const [steps] = await onRanks(2, async (comm) => (await graph.bfs(await rmat(comm, { scale: 10, edgeFactor: 16, seed: 2 }), 0)).steps);
     assert.ok(steps.includes('bottom-up'), `steps: ${steps.join(', ')}`);
     assert.equal(steps[0], 'top-down');
+    assert.ok(steps.lastIndexOf('top-down') > steps.indexOf('bottom-up'), `never came back top-down: ${steps.join(', ')}`);
   });
 
   it('more ranks than vertices: the ranks without rows still take part', async () => {
