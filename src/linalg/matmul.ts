@@ -4,7 +4,7 @@ import type { DArray } from '../darray/darray.js';
 import { empty } from '../darray/factories.js';
 import { gridCoords, tileCounts, tileShape } from '../darray/distribution.js';
 import * as kernels from '../kernels/index.js';
-import type { FloatArray } from '../kernels/index.js';
+import type { FloatArray, Mat } from '../kernels/index.js';
 import { allocLike, checkFloat, checkPair, gridComms, ownTile, shapeError } from './context.js';
 import { KernelQueue } from './scheduler.js';
 import { sameLayout, toLayout } from './layout.js';
@@ -25,7 +25,7 @@ export interface MatmulOptions {
 /** Inner-dimension width of one SUMMA step: panels gather tiles up to about this many columns. */
 function panelWidth(): number {
   const v = Number(process.env.DARRAY_SUMMA_K);
-  return Number.isInteger(v) && v > 0 ? v : 512;
+  return Number.isInteger(v) && v > 0 ? v : 256;
 }
 
 /**
@@ -138,19 +138,25 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
     pack[slot] = fresh;
     return fresh;
   };
-  const fetch = async (ks: number[], s: number): Promise<{ ap: FloatArray; bp: FloatArray; kc: number; aOff: number[]; bOff: number[] }> => {
-    const kc = ks.reduce((s, k) => s + widthOf(k), 0);
+  // One step's operands: op A rows (one Mat per local tile row) and B columns (one per local tile column).
+  interface Panel { a: Mat[]; b: Mat[]; kc: number; owned: FloatArray[] }
+  const fetch = async (ks: number[], s: number): Promise<Panel> => {
+    const kc = ks.reduce((sum, k) => sum + widthOf(k), 0);
+    const qa = ks[0] % pc;
+    const pb = ks[0] % pr;
+    const single = ks.length === 1;
+    // A one-tile step on a one-rank row (column) needs no packing: the GEMMs read the tiles themselves.
+    const aDirect = single && row.size === 1;
+    const bDirect = single && col.size === 1;
     const aOff: number[] = [];
     let na = 0;
     for (const i of I) { aOff.push(na); na += rowsOf(i) * kc; }
     const bOff: number[] = [];
     let nb = 0;
     for (const j of J) { bOff.push(nb); nb += kc * colsOf(j); }
-    const qa = ks[0] % pc;
-    const pb = ks[0] % pr;
     let ap: FloatArray | undefined;
     let bp: FloatArray | undefined;
-    if (q === qa) {
+    if (q === qa && !aDirect) {
       ap = packBuf(s % 2, na);
       I.forEach((i, ii) => {
         let co = 0;
@@ -163,7 +169,7 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
         }
       });
     }
-    if (p === pb) {
+    if (p === pb && !bDirect) {
       bp = packBuf(2 + (s % 2), nb);
       J.forEach((j, jj) => {
         let ro = 0;
@@ -177,7 +183,15 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
       row.size > 1 ? row.bcast(ap ?? null, qa) : ap,
       col.size > 1 ? col.bcast(bp ?? null, pb) : bp,
     ]);
-    return { ap: a as FloatArray, bp: b as FloatArray, kc, aOff, bOff };
+    const owned = [a, b].filter((x): x is FloatArray => x !== undefined && x !== null);
+    return {
+      kc,
+      owned: owned as FloatArray[],
+      a: I.map((i, ii) => (aDirect ? { data: ownTile(A, [i, ks[0]], 'matmul'), ld: kc }
+        : { data: a as FloatArray, offset: aOff[ii], ld: kc })),
+      b: J.map((j, jj) => (bDirect ? { data: ownTile(B, [ks[0], j], 'matmul'), ld: colsOf(j) }
+        : { data: b as FloatArray, offset: bOff[jj], ld: colsOf(j) })),
+    };
   };
 
   // Operand tiles are read on the host when packed: bring device copies home first (no-op on cpu).
@@ -194,12 +208,12 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
       const c = cTiles.get(`${i},${j}`)!;
       const mi = rowsOf(i);
       const nj = colsOf(j);
-      jobs.push(queue.submit([s], () => kernels.gemm(false, false, mi, nj, panel.kc, alpha,
-        { data: panel.ap, offset: panel.aOff[ii], ld: panel.kc },
-        { data: panel.bp, offset: panel.bOff[jj], ld: nj }, b0, { data: c, ld: nj })));
+      jobs.push(queue.submit([s], () => kernels.gemm(false, false, mi, nj, panel.kc, alpha, panel.a[ii], panel.b[jj],
+        b0, { data: c, ld: nj })));
     }));
     await Promise.all(jobs);
-    kernels.release(panel.ap, panel.bp);
+    // Panels are dropped (device copies too); operand tiles used directly keep theirs.
+    kernels.release(...panel.owned);
   }
   await kernels.sync(...cTiles.values());
   kernels.release(...cTiles.values());
