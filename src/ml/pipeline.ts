@@ -161,8 +161,8 @@ export class Pipeline {
   }
 
   /**
-   * Collective over the pipeline's ranks: forward only (training: false), micro-batch after micro-batch in
-   * flight together. Returns the last stage's outputs per micro-batch on the last stage's rank, undefined
+   * Collective over the pipeline's ranks: forward only (training: false); each stage passes a micro-batch on
+   * and starts the next at once, so all stages work together. Returns the last stage's outputs per micro-batch on the last stage's rank, undefined
    * elsewhere. `inputs` are read on stage 0's rank; their count may differ from `microbatches`, but every
    * rank must pass the same count (others may pass an array of that length or just the count).
    */

@@ -1,4 +1,5 @@
-// Types shared by the training helpers: the float buffers they move, and the error context they report.
+// Shared pieces of the training helpers: the float buffers they move, argument checks and errors that name the
+// rank and operation, and the cutting of a batch into micro-batches.
 import { DArrayError, type ErrorContext } from '../errors.js';
 
 /** A parameter, gradient or activation buffer: what tfjs `dataSync()` and most JS frameworks hand out. */
