@@ -1,7 +1,7 @@
-// Unit tests of the pipeline schedules: simulated stage by stage with their real dependencies, they finish
+// Unit tests of the pipeline schedules and micro-batch cutting: simulated stage by stage with their real dependencies, they finish
 // (no deadlock), run every pass once, keep 1F1B's activation bound, and take as many time slots as GPipe.
 import assert from 'node:assert/strict';
-import { pipelineSchedule, type ScheduleKind } from '../../src/ml/index.js';
+import { pipelineSchedule, splitMicrobatches, type ScheduleKind } from '../../src/ml/index.js';
 
 /**
  * Runs all stages' op lists in unit time slots: F(s, m) needs F(s-1, m) done in an earlier slot, B(s, m) needs
@@ -68,5 +68,14 @@ describe('ml: pipeline schedules', () => {
     assert.throws(() => pipelineSchedule('zigzag' as ScheduleKind, 2, 0, 2), /unknown schedule 'zigzag'/);
     assert.throws(() => pipelineSchedule('gpipe', 2, 2, 2), /stage 2 not in 0..1/);
     assert.throws(() => pipelineSchedule('1f1b', 2, 0, 0), /microbatches must be a positive integer/);
+  });
+
+  it('splitMicrobatches cuts rows into equal views and refuses uneven cuts', () => {
+    const data = Float32Array.from({ length: 12 * 3 }, (_, i) => i);
+    const parts = splitMicrobatches(data, 3, 4);
+    assert.equal(parts.length, 4);
+    parts.forEach((p, i) => { assert.equal(p.buffer, data.buffer); assert.deepEqual([...p], [...data.subarray(i * 9, i * 9 + 9)]); });
+    assert.throws(() => splitMicrobatches(data, 3, 5), /12 rows do not split into 5 equal micro-batches/);
+    assert.throws(() => splitMicrobatches(data, 5, 2), /width must be a positive integer dividing the data length 36/);
   });
 });
