@@ -1,5 +1,5 @@
-// Unit tests of the pipeline schedules and micro-batch cutting: simulated stage by stage with their real dependencies, they finish
-// (no deadlock), run every pass once, keep 1F1B's activation bound, and take as many time slots as GPipe.
+// Unit tests of the pipeline schedules (simulated stage by stage with their real dependencies: they finish, run
+// every pass once, keep 1F1B's activation bound, take no more time slots than GPipe) and of micro-batch cutting.
 import assert from 'node:assert/strict';
 import { pipelineSchedule, splitMicrobatches, type ScheduleKind } from '../../src/ml/index.js';
 
