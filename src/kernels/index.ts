@@ -206,7 +206,10 @@ export async function scal(n: number, alpha: number, x: FloatArray): Promise<voi
   await launch(op, 'scal', [n, alpha, x], [x], true);
 }
 
-/** Picks the kernel backend for this process; 'opencl' opens the device now (BackendError if there is none). */
+/**
+ * Picks the kernel backend for this process; 'opencl' opens the device now (BackendError if there is none).
+ * Switching to 'cpu' does not write device copies back: call sync() first when kernels left results there.
+ */
 export function setBackend(name: 'cpu' | 'opencl'): void {
   checkFlag('setBackend', 'name', name, ['cpu', 'opencl'] as const);
   if (name === 'opencl') openDevice();
