@@ -25,31 +25,51 @@ export interface HaloPlan extends LocalColumns {
   sendIdx: Int32Array[];
 }
 
-/** Pure: renumbers global column ids of this rank's entries (ncols split in blocks of colBlock over p ranks). */
-export function localizeColumns(colIdx: Int32Array, ncols: number, colBlock: number, rank: number, p: number): LocalColumns {
+/**
+ * Pure: renumbers global column ids of this rank's entries (ncols split in blocks of colBlock over p ranks).
+ * A marker array over all columns is fastest but costs O(ncols) memory per rank; when ncols is much larger
+ * than the local entry count (huge graphs over many ranks) the ghost ids are sorted instead. `dense` forces
+ * one way (for tests).
+ */
+export function localizeColumns(colIdx: Int32Array, ncols: number, colBlock: number, rank: number, p: number, dense?: boolean): LocalColumns {
   const [c0, c1] = rangeOf(ncols, colBlock, rank);
   const nOwn = c1 - c0;
-  const slot = new Int32Array(ncols).fill(-1);
-  for (let k = 0; k < colIdx.length; k++) {
-    const j = colIdx[k];
-    if (j < c0 || j >= c1) slot[j] = 0;
+  const useDense = dense ?? ncols <= 4 * colIdx.length + (1 << 20);
+  let ghosts: Int32Array;
+  let slotOf: (j: number) => number;
+  if (useDense) {
+    const slot = new Int32Array(ncols).fill(-1);
+    for (let k = 0; k < colIdx.length; k++) {
+      const j = colIdx[k];
+      if (j < c0 || j >= c1) slot[j] = 0;
+    }
+    let nGhost = 0;
+    for (let j = 0; j < ncols; j++) if (slot[j] === 0) nGhost++;
+    ghosts = new Int32Array(nGhost);
+    let g = 0;
+    for (let j = 0; j < ncols; j++) if (slot[j] === 0) { ghosts[g] = j; slot[j] = nOwn + g++; }
+    slotOf = (j) => slot[j];
+  } else {
+    let m = 0;
+    const all = new Int32Array(colIdx.length);
+    for (let k = 0; k < colIdx.length; k++) { const j = colIdx[k]; if (j < c0 || j >= c1) all[m++] = j; }
+    const sorted = all.subarray(0, m).sort();
+    let u = 0;
+    for (let k = 0; k < m; k++) if (k === 0 || sorted[k] !== sorted[k - 1]) sorted[u++] = sorted[k];
+    ghosts = sorted.slice(0, u);
+    slotOf = (j) => {
+      let lo = 0, hi = ghosts.length - 1;
+      while (lo < hi) { const mid = (lo + hi) >> 1; if (ghosts[mid] < j) lo = mid + 1; else hi = mid; }
+      return nOwn + lo;
+    };
   }
-  let nGhost = 0;
-  for (let j = 0; j < ncols; j++) if (slot[j] === 0) nGhost++;
-  const ghosts = new Int32Array(nGhost);
   const recvStart = new Int32Array(p + 1);
-  let g = 0;
-  for (let j = 0; j < ncols; j++) {
-    if (slot[j] !== 0) continue;
-    recvStart[ownerOf(j, colBlock) + 1]++;
-    ghosts[g] = j;
-    slot[j] = nOwn + g++;
-  }
+  for (let g = 0; g < ghosts.length; g++) recvStart[ownerOf(ghosts[g], colBlock) + 1]++;
   for (let q = 0; q < p; q++) recvStart[q + 1] += recvStart[q];
   const col = new Int32Array(colIdx.length);
   for (let k = 0; k < colIdx.length; k++) {
     const j = colIdx[k];
-    col[k] = j >= c0 && j < c1 ? j - c0 : slot[j];
+    col[k] = j >= c0 && j < c1 ? j - c0 : slotOf(j);
   }
   return { col, colStart: c0, nOwn, ghosts, recvStart };
 }

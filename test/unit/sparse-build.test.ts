@@ -64,13 +64,26 @@ describe('sparse: partition and halo columns', () => {
   it('renumbers own columns first, ghosts ascending and grouped by owner', () => {
     const ncols = 20, p = 3, b = blockOf(ncols, p), rank = 1;   // own columns 7..13
     const cols = Int32Array.from([15, 8, 2, 19, 15, 7, 0, 13, 14]);
-    const lc = localizeColumns(cols, ncols, b, rank, p);
-    assert.equal(lc.colStart, 7);
-    assert.equal(lc.nOwn, 7);
-    assert.deepEqual(Array.from(lc.ghosts), [0, 2, 14, 15, 19]);
-    assert.deepEqual(Array.from(lc.recvStart), [0, 2, 2, 5]);
-    const back = Array.from(lc.col, (e) => (e < lc.nOwn ? lc.colStart + e : lc.ghosts[e - lc.nOwn]));
-    assert.deepEqual(back, Array.from(cols));
+    for (const dense of [true, false]) {
+      const lc = localizeColumns(cols, ncols, b, rank, p, dense);
+      assert.equal(lc.colStart, 7);
+      assert.equal(lc.nOwn, 7);
+      assert.deepEqual(Array.from(lc.ghosts), [0, 2, 14, 15, 19]);
+      assert.deepEqual(Array.from(lc.recvStart), [0, 2, 2, 5]);
+      const back = Array.from(lc.col, (e) => (e < lc.nOwn ? lc.colStart + e : lc.ghosts[e - lc.nOwn]));
+      assert.deepEqual(back, Array.from(cols));
+    }
+  });
+
+  it('the marker-array and sorted ways agree on random columns', () => {
+    const rnd = lcg(3);
+    for (const p of [1, 2, 5]) {
+      const ncols = 1000, b = blockOf(ncols, p);
+      const cols = Int32Array.from({ length: 3000 }, () => Math.floor(rnd() * ncols));
+      for (let rank = 0; rank < p; rank++) {
+        assert.deepEqual(localizeColumns(cols, ncols, b, rank, p, false), localizeColumns(cols, ncols, b, rank, p, true));
+      }
+    }
   });
 });
 
