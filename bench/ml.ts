@@ -1,6 +1,6 @@
-// Benchmark of data-parallel training (`npm run bench:ml`): samples/s of an MLP at 1, 2 and 4 ranks, each beside
-// the same ranks' compute-only rate, and the share of the gradient allreduce time hidden behind backward.
-// Run plain, it launches itself through scripts/mpirun.ts; under the launcher (DARRAY_RANK set) it measures.
+// Benchmark of training across ranks (`npm run bench:ml`): data-parallel samples/s of an MLP at 1, 2 and 4 ranks
+// beside the same ranks' compute-only rate, the share of allreduce time hidden behind backward, and pipelined
+// (GPipe, 1F1B) samples/s beside the unsplit model on one rank. Run plain, it launches itself through the launcher.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -63,7 +63,10 @@ async function worker(): Promise<void> {
   if ((await comm.allreduce(sum, 'max')) !== (await comm.allreduce(sum, 'min'))) throw new Error('ranks ended with different gradients');
   if (comm.rank === 0) {
     const rate = (t: number) => +((GLOBAL * STEPS) / t).toFixed(1);
-    const hidden = comm.size > 1 && tComm > 0 ? (tCompute + tComm - tOverlap) / tComm : null;
+    // What communication costs a step when it starts only after backward (tAfter - tCompute; this includes
+    // waiting for the slowest rank), and the share of that cost the overlapped step saves.
+    const cost = tAfter - tCompute;
+    const hidden = comm.size > 1 && cost > 0 ? (tAfter - tOverlap) / cost : null;
     console.log(JSON.stringify({
       bench: 'ml', op: 'ddp-train-step', ranks: comm.size, model: `mlp 784-${HIDDEN}-${HIDDEN}-10 float32`,
       params: net.params.reduce((a, p) => a + p.length, 0), globalBatch: GLOBAL, buckets: ddp.buckets.length,
@@ -71,12 +74,55 @@ async function worker(): Promise<void> {
       reference: 'forward+backward without communication, same ranks', refSamplesPerSec: rate(tCompute),
       ratio: +(tCompute / tOverlap).toFixed(3),
       syncAfterBackwardSamplesPerSec: rate(tAfter), overlapGain: +(tAfter / tOverlap).toFixed(3),
-      allreduceSecondsPerStep: +(tComm / STEPS).toFixed(5),
-      hiddenShare: hidden === null ? null : +Math.max(0, Math.min(1, hidden)).toFixed(3),
+      commCostPerStepSec: +(cost / STEPS).toFixed(5), allreduceAloneSecondsPerStep: +(tComm / STEPS).toFixed(5),
+      hiddenShare: hidden === null ? null : +hidden.toFixed(3),
       hiddenShareByTimers: comm.size > 1 && comm1 > 0 ? +(1 - exposed / comm1).toFixed(3) : null,
     }));
   }
+  if (comm.size > 1) await pipelineBench(comm, kernels.gemm, timed);
   await finalize();
+}
+
+/**
+ * A 4-layer MLP cut into one stage per rank (layers dealt in order), trained on GLOBAL samples per step in 8
+ * micro-batches, beside the same model unsplit on rank 0 alone (the others wait) in the same job.
+ */
+async function pipelineBench(comm: import('../src/comm/index.js').Comm, gemm: import('../src/ml/index.js').GemmFn,
+  timed: (fn: () => Promise<void>) => Promise<number>): Promise<void> {
+  const { DenseStack, pipeline, softmaxCrossEntropy, splitMicrobatches } = await import('../src/ml/index.js');
+  const M = 8, S = comm.size;
+  const layers = [784, HIDDEN, HIDDEN, HIDDEN, 10].slice(1).map((out, l, a) => ({ inputs: l ? a[l - 1] : 784, outputs: out, activation: (l === 3 ? 'none' : 'relu') as 'none' | 'relu' }));
+  const mine = (s: number) => layers.filter((_, l) => Math.floor((l * S) / layers.length) === s);
+  const x = Float32Array.from({ length: GLOBAL * 784 }, (_, i) => ((i * 2654435761) % 1000) / 1000);
+  const t = Float32Array.from({ length: GLOBAL * 10 }, (_, i) => (i % 10 === (Math.floor(i / 10) * 7) % 10 ? 1 : 0));
+  const loss = (y: import('../src/ml/index.js').FloatArray, tgt: import('../src/ml/index.js').FloatArray) => softmaxCrossEntropy(y, tgt, 10);
+  const whole = new DenseStack(layers, { dtype: 'float32', seed: 3, gemm });
+  const serialStep = async () => {
+    if (comm.rank !== 0) return;
+    whole.zeroGrad();
+    await whole.backward(loss(await whole.forward(x), t).grad);
+  };
+  const rate = (sec: number) => +((GLOBAL * STEPS) / sec).toFixed(1);
+  for (const schedule of ['gpipe', '1f1b'] as const) {
+    const pipe = await pipeline(comm, Array.from({ length: S }, (_, s) => () => new DenseStack(mine(s), { dtype: 'float32', seed: 3 + s, gemm })), { microbatches: M, schedule, loss });
+    const xs = splitMicrobatches(x, 784, M), ts = splitMicrobatches(t, 10, M);
+    const run = async () => { for (let k = 0; k < STEPS; k++) { (pipe.stage as InstanceType<typeof DenseStack>).zeroGrad(); await pipe.step(xs, ts); } };
+    const serial = async () => { for (let k = 0; k < STEPS; k++) await serialStep(); };
+    await run();
+    let tPipe = Infinity, tSerial = Infinity;
+    for (let r = 0; r < REPS; r++) {
+      tPipe = Math.min(tPipe, await timed(run));
+      tSerial = Math.min(tSerial, await timed(serial));
+    }
+    if (comm.rank === 0) {
+      console.log(JSON.stringify({
+        bench: 'ml', op: `pipeline-train-step-${schedule}`, ranks: S, stages: S, microbatches: M,
+        model: `mlp 784-${HIDDEN}-${HIDDEN}-${HIDDEN}-10 float32`, globalBatch: GLOBAL, samplesPerSec: rate(tPipe),
+        reference: 'the unsplit model on one rank, same job', refSamplesPerSec: rate(tSerial), ratio: +(tSerial / tPipe).toFixed(3),
+      }));
+    }
+    pipe.close();
+  }
 }
 
 function driver(): void {
@@ -92,7 +138,8 @@ function driver(): void {
       continue;
     }
     for (const l of lines) {
-      const o = JSON.parse(l) as { samplesPerSec: number };
+      const o = JSON.parse(l) as { op: string; samplesPerSec: number };
+      if (o.op !== 'ddp-train-step') { console.log(l); continue; }
       // Scaling against the 1-rank figure of this same run.
       if (n === 1) one = o.samplesPerSec;
       console.log(JSON.stringify({ ...o, oneRankSamplesPerSec: one ?? null, speedupVs1Rank: one ? +(o.samplesPerSec / one).toFixed(3) : null }));
