@@ -6,6 +6,7 @@ import * as coll from './collectives.js';
 import type { ReduceOp } from './reduce-ops.js';
 import { ANY_SOURCE, ANY_TAG, TAG_UB, WORLD_CONTEXT, checkRank, checkTag } from './tags.js';
 import type { Transport } from './transport.js';
+import { traceCollective } from '../trace/recorder.js';
 
 /** What recvStatus returns: the message and its envelope (source is a rank of this communicator). */
 export interface Status<T = unknown> {
@@ -118,42 +119,50 @@ export class Comm {
 
   /** Collective; blocks until every rank of the communicator has entered it. */
   barrier(): Promise<void> {
-    return coll.barrier(this.channel('barrier'));
+    const ch = this.channel('barrier');
+    return traceCollective('barrier', this.ctx + 1, this.size, () => coll.barrier(ch));
   }
 
   /** Collective; returns the root's value on every rank. */
   bcast<T>(value: T, root = 0): Promise<T> {
-    return coll.bcast(this.channel('bcast'), value, root);
+    const ch = this.channel('bcast');
+    return traceCollective('bcast', this.ctx + 1, this.size, () => coll.bcast(ch, value, root));
   }
 
   /** Collective; the reduction of every rank's value (number or TypedArray, elementwise) on root, undefined elsewhere. */
   reduce<T>(value: T, op: ReduceOp = 'sum', root = 0): Promise<T | undefined> {
-    return coll.reduce(this.channel('reduce'), value, op, root);
+    const ch = this.channel('reduce');
+    return traceCollective('reduce', this.ctx + 1, this.size, () => coll.reduce(ch, value, op, root));
   }
 
   /** Collective; the reduction of every rank's value, the same on every rank. */
   allreduce<T>(value: T, op: ReduceOp = 'sum'): Promise<T> {
-    return coll.allreduce(this.channel('allreduce'), value, op);
+    const ch = this.channel('allreduce');
+    return traceCollective('allreduce', this.ctx + 1, this.size, () => coll.allreduce(ch, value, op));
   }
 
   /** Collective; every rank's value in rank order on root, undefined elsewhere. */
   gather<T>(value: T, root = 0): Promise<T[] | undefined> {
-    return coll.gather(this.channel('gather'), value, root);
+    const ch = this.channel('gather');
+    return traceCollective('gather', this.ctx + 1, this.size, () => coll.gather(ch, value, root));
   }
 
   /** Collective; every rank's value in rank order on every rank. */
   allgather<T>(value: T): Promise<T[]> {
-    return coll.allgather(this.channel('allgather'), value);
+    const ch = this.channel('allgather');
+    return traceCollective('allgather', this.ctx + 1, this.size, () => coll.allgather(ch, value));
   }
 
   /** Collective; rank i gets the root's `values[i]` (`values` is read on the root only). */
   scatter<T>(values: T[] | undefined, root = 0): Promise<T> {
-    return coll.scatter(this.channel('scatter'), values, root);
+    const ch = this.channel('scatter');
+    return traceCollective('scatter', this.ctx + 1, this.size, () => coll.scatter(ch, values, root));
   }
 
   /** Collective; `values[i]` goes to rank i, and the result's `[i]` is what rank i sent here. */
   alltoall<T>(values: T[]): Promise<T[]> {
-    return coll.alltoall(this.channel('alltoall'), values);
+    const ch = this.channel('alltoall');
+    return traceCollective('alltoall', this.ctx + 1, this.size, () => coll.alltoall(ch, values));
   }
 
   /**

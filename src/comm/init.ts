@@ -5,6 +5,7 @@ import { Comm, contextLabel } from './comm.js';
 import { detectEnv } from './env.js';
 import { WORLD_CONTEXT } from './tags.js';
 import { Transport } from './transport.js';
+import { traceAttach, traceFinish } from '../trace/session.js';
 
 let world: Promise<Comm> | undefined;
 let transport: Transport | undefined;
@@ -28,7 +29,9 @@ export function init(): Promise<Comm> {
     const env = detectEnv(process.env, { uid: process.getuid?.() ?? 0, tmpdir: tmpdir(), hostname: hostname() });
     transport = await Transport.open(env);
     process.on('SIGUSR2', dumpPending);
-    return new Comm(transport, WORLD_CONTEXT, Array.from({ length: env.size }, (_, i) => i), 'world');
+    const comm = new Comm(transport, WORLD_CONTEXT, Array.from({ length: env.size }, (_, i) => i), 'world');
+    await traceAttach(comm); // collective; a no-op unless the launcher's --trace asked for a trace
+    return comm;
   })();
   world.catch(() => (world = undefined));
   return world;
@@ -43,6 +46,7 @@ export async function finalize(): Promise<void> {
   finalized = true;
   await world.catch(() => undefined);
   if (transport) {
+    await traceFinish(); // collective while every rank is still connected; writes this rank's part
     await transport.close();
     process.off('SIGUSR2', dumpPending);
   }

@@ -4,6 +4,7 @@ import * as zmq from 'zeromq';
 import { Packr } from 'msgpackr';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { CommError, PeerFailedError, ProtocolError, TimeoutError } from '../errors.js';
+import { traceRecv, traceSend } from '../trace/recorder.js';
 import type { RankEnv } from './env.js';
 import { Matcher, type Incoming } from './p2p.js';
 import { ANY_SOURCE, WORLD_CONTEXT } from './tags.js';
@@ -300,6 +301,10 @@ export class Transport {
    * buffer: at once for copied payloads, when the receiver has the bytes for large typed arrays.
    */
   send(dest: number, ctx: number, tag: number, data: unknown, op: string): Promise<void> {
+    return traceSend(op, dest, ctx, tag, data, () => this.sendNow(dest, ctx, tag, data, op));
+  }
+
+  private sendNow(dest: number, ctx: number, tag: number, data: unknown, op: string): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError(op));
     if (dest === this.rank) {
       try {
@@ -379,7 +384,7 @@ export class Transport {
   /** Receives on context `ctx` from world rank `src` (or ANY_SOURCE) with `tag` (or ANY_TAG). */
   recv(ctx: number, src: number, tag: number, op: string): Promise<Incoming> {
     if (this.closed) return Promise.reject(this.closedError(op));
-    return this.matcher.post(ctx, src, tag, op);
+    return traceRecv(op, ctx, () => this.matcher.post(ctx, src, tag, op));
   }
 
   private async readLoop(sock: zmq.Pull, control: boolean): Promise<void> {
