@@ -2,6 +2,8 @@
 // stored chunk (da.open), or not yet materialised (zeros). When resident tiles exceed the memory limit, the
 // least recently used ones that nobody holds move to spill files; a tile comes back on its next use.
 
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { allocate, type Dtype, type TypedArray } from '../dtype.js';
 import { memoryLimit, onLimitChange } from './limit.js';
 import { SpillError, SpillFiles } from './spill-files.js';
@@ -18,6 +20,8 @@ export class TileEntry {
   spill: string | undefined;
   /** @internal Calls of `borrow` in progress on this tile (it stays in memory meanwhile). */
   pins = 0;
+  /** @internal Handed-out arrays not yet known to be collected (a count, so no WeakRef is dereferenced). */
+  liveViews = 0;
   constructor(readonly dtype: Dtype, readonly length: number, readonly bytes: number, /** @internal */ public source?: TileSource) {}
 
   /** Where the tile is now. */
@@ -33,6 +37,8 @@ export interface StoreStats {
   spills: number;
   restores: number;
   fileReads: number;
+  /** Most bytes resident at once since the process started (or since `resetPeak`). */
+  peakResidentBytes: number;
   limit: number;
 }
 
@@ -40,12 +46,14 @@ export class TileStore {
   /** Entries in memory, least recently used first (Map keeps insertion order; a use re-inserts). */
   private readonly lru = new Map<TileEntry, true>();
   private resident = 0;
-  private counts = { spills: 0, restores: 0, fileReads: 0 };
+  private counts = { spills: 0, restores: 0, fileReads: 0, peakResidentBytes: 0 };
   private shrinkQueued = false;
   rank = 0;
   readonly files = new SpillFiles(() => this.rank);
   // A handed-out array that becomes unreachable releases its tile for spilling.
-  private readonly views = new FinalizationRegistry<TileEntry>(() => this.queueShrink());
+  private readonly views = new FinalizationRegistry<TileEntry>((e) => { e.liveViews--; this.queueShrink(); });
+  private admittedSinceGc = 0;
+  private gcFn: (() => void) | undefined;
   // Entries of a DArray that became unreachable leave the store (and their spill files go).
   private readonly owners = new FinalizationRegistry<Map<string, TileEntry>>((m) => { for (const e of m.values()) this.drop(e); });
 
@@ -79,6 +87,7 @@ export class TileStore {
     const d = e.data!;
     const v = new (d.constructor as new (b: ArrayBufferLike, o: number, n: number) => TypedArray)(d.buffer, d.byteOffset, d.length);
     e.view = new WeakRef(v);
+    e.liveViews++;
     this.views.register(v, e);
     return v;
   }
@@ -110,11 +119,34 @@ export class TileStore {
   shrink(need = 0, keep?: TileEntry): void {
     const limit = memoryLimit();
     if (this.resident + need <= limit) return;
+    this.spillWhile(need, limit, keep, false);
+    // Handed-out arrays nobody holds any more are only known after a collection. Collect now and then, and
+    // look again: WeakRefs of collected arrays read empty at once (their finalizers run later).
+    if (this.resident + need > limit && this.admittedSinceGc >= Math.max(limit / 4, 4 << 20)) {
+      this.admittedSinceGc = 0;
+      this.collectGarbage();
+      this.spillWhile(need, limit, keep, true);
+    }
+  }
+
+  private spillWhile(need: number, limit: number, keep: TileEntry | undefined, afterGc: boolean): void {
     for (const e of [...this.lru.keys()]) {
       if (this.resident + need <= limit) return;
-      if (e === keep || e.pins > 0 || e.view?.deref()) continue;
+      if (e === keep || e.pins > 0) continue;
+      // Before a collection, a tile with a handed-out array counts as held; WeakRef.deref is not called
+      // then, since it would keep the array alive for the rest of this turn of the event loop.
+      if (e.liveViews > 0 && (!afterGc || e.view?.deref())) continue;
       this.spillOut(e);
     }
+  }
+
+  /** A full V8 collection (gc exposed at run time through a fresh context, as --expose-gc would). */
+  private collectGarbage(): void {
+    if (!this.gcFn) {
+      v8.setFlagsFromString('--expose-gc');
+      this.gcFn = vm.runInNewContext('gc') as () => void;
+    }
+    this.gcFn();
   }
 
   stats(): StoreStats {
@@ -156,6 +188,13 @@ export class TileStore {
   private admit(e: TileEntry): void {
     this.lru.set(e, true);
     this.resident += e.bytes;
+    this.admittedSinceGc += e.bytes;
+    if (this.resident > this.counts.peakResidentBytes) this.counts.peakResidentBytes = this.resident;
+  }
+
+  /** Starts a new peak measurement from the bytes resident now. */
+  resetPeak(): void {
+    this.counts.peakResidentBytes = this.resident;
   }
 
   private touch(e: TileEntry): void {
