@@ -1,8 +1,9 @@
 // darray-report: the picture of a traced job. `darray-report out.json [--out DIR] [--top N]` writes a timeline per
-// rank (rank-<r>.svg/.png), the time split of all ranks (summary.svg/.png) and summary.md, and prints the tables.
+// rank (rank-<r>.svg/.png), all ranks at a glance (job.svg/.png), the time split of all ranks (summary.svg/.png)
+// and summary.md, and prints the tables.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fractionsSpec, summaryMarkdown, timelineSpec } from '../src/trace/charts.js';
+import { fractionsSpec, jobSpec, summaryMarkdown, timelineSpec } from '../src/trace/charts.js';
 import type { MergedTrace } from '../src/trace/format.js';
 import { writeChart } from '../src/trace/render.js';
 
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const written: string[] = [];
   for (const r of trace.otherData.darray.ranks) written.push(...(await writeChart(timelineSpec(trace, r.rank), join(out, `rank-${r.rank}`))));
+  written.push(...(await writeChart(jobSpec(trace), join(out, 'job'))));
   written.push(...(await writeChart(fractionsSpec(trace.otherData.darray.summary), join(out, 'summary'))));
   const md = summaryMarkdown(trace, top);
   writeFileSync(join(out, 'summary.md'), md);

@@ -34,30 +34,55 @@ export function timelineRows(trace: MergedTrace, rank: number): { rows: Timeline
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
-/** A Gantt chart of one rank: a row per lane, a bar per span, coloured by category, on the job's time axis. */
-export function timelineSpec(trace: MergedTrace, rank: number): TopLevelSpec {
-  const { rows, lanes } = timelineRows(trace, rank);
-  const d = trace.otherData.darray;
-  const end = Math.max(...d.ranks.map((r) => r.end)) / 1000;
-  const s = d.summary.ranks.find((r) => r.rank === rank);
-  const title = s ? `rank ${rank}: compute ${pct(s.compute)}, communication ${pct(s.comm)}, idle ${pct(s.idle)}` : `rank ${rank}`;
+/** A Gantt chart: a row per lane (in `lanes` order), a bar per span, coloured by category, on the job's time axis. */
+function gantt(rows: TimelineRow[], lanes: string[], title: string, endMs: number, opacity = 1): TopLevelSpec {
   const cats = CATEGORIES.map((c) => LANES[c].label);
+  const colors = { domain: cats, range: CATEGORIES.map((c) => COLORS[c]) };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title,
     width: 900,
     height: { step: 16 },
     data: { values: rows },
-    mark: { type: 'bar', strokeWidth: 0.4 },
+    mark: { type: 'bar', strokeWidth: 0.4, opacity },
     encoding: {
-      x: { field: 'start', type: 'quantitative', title: 'time since the job started (ms)', scale: { domain: [0, end] } },
+      x: { field: 'start', type: 'quantitative', title: 'time since the job started (ms)', scale: { domain: [0, endMs] } },
       x2: { field: 'end' },
       y: { field: 'lane', type: 'nominal', sort: lanes, title: null },
-      color: { field: 'cat', type: 'nominal', scale: { domain: cats, range: CATEGORIES.map((c) => COLORS[c]) }, title: null },
-      stroke: { field: 'cat', type: 'nominal', scale: { domain: cats, range: CATEGORIES.map((c) => COLORS[c]) }, legend: null },
+      color: { field: 'cat', type: 'nominal', scale: colors, title: null },
+      // Spans shorter than a pixel still show as a hairline.
+      stroke: { field: 'cat', type: 'nominal', scale: colors, legend: null },
       tooltip: [{ field: 'name' }, { field: 'detail' }, { field: 'start' }, { field: 'end' }],
     },
   };
+}
+
+const jobEnd = (trace: MergedTrace): number => Math.max(...trace.otherData.darray.ranks.map((r) => r.end)) / 1000;
+
+/** The timeline of one rank, its time split in the title. */
+export function timelineSpec(trace: MergedTrace, rank: number): TopLevelSpec {
+  const { rows, lanes } = timelineRows(trace, rank);
+  const s = trace.otherData.darray.summary.ranks.find((r) => r.rank === rank);
+  const title = s ? `rank ${rank}: compute ${pct(s.compute)}, communication ${pct(s.comm)}, idle ${pct(s.idle)}` : `rank ${rank}`;
+  return gantt(rows, lanes, title, jobEnd(trace));
+}
+
+/** All ranks on one chart: a row per rank and category (its lanes drawn over each other), for a first look. */
+export function jobSpec(trace: MergedTrace): TopLevelSpec {
+  const d = trace.otherData.darray;
+  const rows: TimelineRow[] = [];
+  const order: string[] = [];
+  for (const r of d.ranks) {
+    const mine = timelineRows(trace, r.rank).rows;
+    for (const c of CATEGORIES) {
+      const lane = `rank ${r.rank} ${LANES[c].label}`;
+      const of = mine.filter((x) => x.cat === LANES[c].label);
+      if (of.length) order.push(lane);
+      for (const x of of) rows.push({ ...x, lane });
+    }
+  }
+  const title = `${d.size} rank(s), compute share: ${d.summary.ranks.map((s) => `rank ${s.rank} ${pct(s.compute)}`).join(', ')}`;
+  return gantt(rows, order, title, jobEnd(trace), 0.7);
 }
 
 /** Stacked bars: the compute / communication / idle fractions of every rank. */
