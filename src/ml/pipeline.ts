@@ -73,12 +73,20 @@ export async function pipeline(comm: Comm, stages: readonly StageSpec[], opts: P
   if (odd.length) fail(`ranks disagree on the pipeline: here ${mine}; ${odd.map((r) => `rank ${r}: ${all[r]}`).join('; ')}`, ctx);
   const own = comm.rank < stages.length ? stages[comm.rank] : undefined;
   let stage: Stage | undefined;
+  let problem: string | null = null;
   if (own !== undefined) {
-    stage = typeof own === 'function' ? await own() : own;
-    if (!stage || typeof stage.forward !== 'function' || typeof stage.backward !== 'function') {
-      fail(`stage ${comm.rank} must have forward and backward methods, got ${describe(stage)}`, ctx);
+    try {
+      stage = typeof own === 'function' ? await own() : own;
+      if (!stage || typeof stage.forward !== 'function' || typeof stage.backward !== 'function') {
+        problem = `stage ${comm.rank} must have forward and backward methods, got ${describe(stage)}`;
+      }
+    } catch (e) {
+      problem = `building stage ${comm.rank} threw ${(e as Error)?.name ?? 'an error'}: ${(e as Error)?.message ?? String(e)}`;
     }
   }
+  // A stage that cannot be built fails the call on every rank, rather than leaving the others waiting.
+  const problems = (await comm.allgather(problem)).filter((p): p is string => p !== null);
+  if (problems.length) fail(problems.join('; '), ctx);
   const priv = await comm.split(0);
   return new Pipeline(priv!, stage, stages.length, microbatches, schedule, loss);
 }

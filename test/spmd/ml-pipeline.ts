@@ -81,6 +81,9 @@ for (const { S, M, schedule } of configs) {
 await assert.rejects(pipeline(comm, []), new RegExp(`rank ${rank}, pipeline\\] stages must be a non-empty array`));
 await assert.rejects(pipeline(comm, Array.from({ length: size + 1 }, () => stageStack(1, 0))), /stages need at least/);
 await assert.rejects(pipeline(comm, [stageStack(1, 0)], { schedule: 'zigzag' as never }), /schedule must be 'gpipe' or '1f1b'/);
+await assert.rejects(pipeline(comm, Array.from({ length: size }, (_, s) => () => { if (s === size - 1) throw new RangeError('out of memory'); return stageStack(1, 0); })),
+  new RegExp(`rank ${rank}, pipeline\\] building stage ${size - 1} threw RangeError: out of memory`));
+await assert.rejects(pipeline(comm, [{ forward: () => x } as never]), /stage 0 must have forward and backward methods/);
 if (size === 1) {
   const p = await pipeline(comm, [stageStack(1, 0)], { microbatches: 2 });
   await assert.rejects(p.step([x], [t]), /stage 0 needs inputs as an array of 2 Float32Array\/Float64Array micro-batches/);
