@@ -76,10 +76,22 @@ function fromEnv(): Recorder | undefined {
   if (!dir) return undefined;
   const max = Number(process.env.DARRAY_TRACE_MAX_EVENTS);
   const r = new Recorder(dir, Number.isInteger(max) && max > 0 ? max : DEFAULT_MAX_EVENTS);
-  // A rank that exits without finalize (an error, process.exit) still leaves its part behind.
-  process.on('exit', () => {
+  const save = () => {
     if (!r.written) try { r.write(); } catch { /* nothing left to report it to */ }
-  });
+  };
+  // A rank that exits without finalize (an error, process.exit) still leaves its part behind; so does one the
+  // launcher stops (another rank failed, --timeout): the signal is raised again once the part is written.
+  process.on('exit', save);
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    const onSignal = () => {
+      save();
+      if (process.listenerCount(sig) === 1) {
+        process.off(sig, onSignal);
+        process.kill(process.pid, sig);
+      }
+    };
+    process.on(sig, onSignal);
+  }
   return r;
 }
 
