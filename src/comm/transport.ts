@@ -520,6 +520,22 @@ export class Transport {
     return lines;
   }
 
+  /**
+   * Drops out at once, without the goodbye: every socket closes, peers see this rank as failed. For a process
+   * that is going down anyway, and for tests that need a rank to vanish.
+   */
+  abort(): void {
+    if (this.closed) return;
+    this.closing = true;
+    this.closed = true;
+    for (const p of this.peers) {
+      p?.data.drain(this.closedError('abort'));
+      p?.ctl.drain(this.closedError('abort'));
+    }
+    for (const s of this.sockets) s.close();
+    for (const f of this.ownFiles) rmSync(f, { force: true });
+  }
+
   /** Orderly shutdown (collective over the live ranks): bye to every peer, wait for theirs, close sockets. */
   async close(): Promise<void> {
     if (this.closing) return;
