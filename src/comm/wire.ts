@@ -17,7 +17,7 @@ export enum Kind {
   Value = 0,
   Typed = 1,
   Bye = 2,
-  Heartbeat = 3,
+  Heartbeat = 3, // reserved: liveness is watched by ZMTP heartbeats on the control stream
   Ack = 4,
 }
 const KIND_MAX = 4;
@@ -129,11 +129,11 @@ export function dtypeOf(x: unknown): number {
   return -1;
 }
 
-function chunk(bytes: Buffer): Buffer[] {
-  if (bytes.byteLength <= CHUNK_BYTES) return [bytes];
+/** Views of at most CHUNK_BYTES over a byte range: no view ever spans more than Node's 4 GiB view limit. */
+function chunk(buf: ArrayBufferLike, offset: number, length: number): Buffer[] {
   const out: Buffer[] = [];
-  for (let off = 0; off < bytes.byteLength; off += CHUNK_BYTES) {
-    out.push(bytes.subarray(off, Math.min(off + CHUNK_BYTES, bytes.byteLength)));
+  for (let off = 0; off < length; off += CHUNK_BYTES) {
+    out.push(Buffer.from(buf as ArrayBuffer, offset + off, Math.min(CHUNK_BYTES, length - off)));
   }
   return out;
 }
@@ -146,14 +146,14 @@ export function encodeBody(data: unknown, copyBelow = 0): Body {
   const dtype = dtypeOf(data);
   if (dtype >= 0) {
     const ta = data as AnyTypedArray;
-    const view = Buffer.from(ta.buffer, ta.byteOffset, ta.byteLength);
+    const frames = chunk(ta.buffer, ta.byteOffset, ta.byteLength);
     if (ta.byteLength <= Math.min(copyBelow, ZMQ_COPIES_UP_TO)) {
-      return { kind: Kind.Typed, dtype, length: ta.length, frames: ta.byteLength ? [view] : [], aliases: false };
+      return { kind: Kind.Typed, dtype, length: ta.length, frames, aliases: false };
     }
     if (ta.byteLength <= copyBelow) {
-      return { kind: Kind.Typed, dtype, length: ta.length, frames: ta.byteLength ? [Buffer.from(view)] : [], aliases: false };
+      return { kind: Kind.Typed, dtype, length: ta.length, frames: frames.map((f) => Buffer.from(f)), aliases: false };
     }
-    return { kind: Kind.Typed, dtype, length: ta.length, frames: chunk(view), aliases: true };
+    return { kind: Kind.Typed, dtype, length: ta.length, frames, aliases: true };
   }
   let packed: Buffer;
   try {
@@ -161,7 +161,7 @@ export function encodeBody(data: unknown, copyBelow = 0): Body {
   } catch (e) {
     throw new TypeError(`cannot encode value for sending: ${(e as Error).message}`);
   }
-  return { kind: Kind.Value, dtype: 0, length: packed.byteLength, frames: chunk(packed), aliases: false };
+  return { kind: Kind.Value, dtype: 0, length: packed.byteLength, frames: chunk(packed.buffer, packed.byteOffset, packed.byteLength), aliases: false };
 }
 
 /** Frames of a control message (Bye, Heartbeat, Ack): a header alone. */
@@ -235,10 +235,9 @@ export function decodeBody(h: Header, frames: Buffer[], ctx: { rank?: number } =
     }
     if (frames.length === 0) return new Ctor(0);
     const out = new Ctor(h.length); // size checked against the bytes that actually arrived
-    const bytes = new Uint8Array(out.buffer);
     let off = 0;
     for (const f of frames) {
-      bytes.set(f, off);
+      new Uint8Array(out.buffer, off, f.byteLength).set(f); // per frame: no view over 4 GiB
       off += f.byteLength;
     }
     return out;
