@@ -19,5 +19,9 @@ export * as sparse from './sparse/index.js';
 export * as graph from './graph/index.js';
 
 // Training across ranks.
-export { DataParallel, DistributedSampler, pipeline, Pipeline, onRank } from './ml/index.js';
-export type { DataParallelOptions, SamplerOptions, Stage, StageSpec, PipelineOptions, Handle } from './ml/index.js';
+export {
+  DataParallel, DistributedSampler, pipeline, Pipeline, onRank, splitMicrobatches, DenseStack, softmaxCrossEntropy,
+} from './ml/index.js';
+export type {
+  DataParallelOptions, StepTimes, SamplerOptions, Stage, StageSpec, PipelineOptions, PassInfo, LossFn, Handle, Remote,
+} from './ml/index.js';
