@@ -86,8 +86,8 @@ export function mergeParts(parts: readonly TracePart[]): MergedTrace {
       offsetUs: [r3(offsetAt(p.clock, p.start) * 1000), r3(offsetAt(p.clock, p.end) * 1000)],
       rttUs: rtts.length ? r3(Math.min(...rtts)) : null, dropped: p.dropped,
     });
-    out.push({ name: 'process_name', ph: 'M', pid: p.rank, args: { name: `rank ${p.rank} (${p.host}, pid ${p.pid})` } });
-    out.push({ name: 'process_sort_index', ph: 'M', pid: p.rank, args: { sort_index: p.rank } });
+    out.push({ name: 'process_name', ph: 'M', ts: 0, pid: p.rank, args: { name: `rank ${p.rank} (${p.host}, pid ${p.pid})` } });
+    out.push({ name: 'process_sort_index', ph: 'M', ts: 0, pid: p.rank, args: { sort_index: p.rank } });
     const lanes = assignLanes(p.events);
     const named = new Set<number>();
     p.events.forEach((e, i) => {
@@ -95,8 +95,8 @@ export function mergeParts(parts: readonly TracePart[]): MergedTrace {
       if (!named.has(tid)) {
         named.add(tid);
         const label = lanes[i] === 0 ? LANES[e.c].label : `${LANES[e.c].label} ${lanes[i] + 1}`;
-        out.push({ name: 'thread_name', ph: 'M', pid: p.rank, tid, args: { name: label } });
-        out.push({ name: 'thread_sort_index', ph: 'M', pid: p.rank, tid, args: { sort_index: tid } });
+        out.push({ name: 'thread_name', ph: 'M', ts: 0, pid: p.rank, tid, args: { name: label } });
+        out.push({ name: 'thread_sort_index', ph: 'M', ts: 0, pid: p.rank, tid, args: { sort_index: tid } });
       }
       const ts = us(p, e.t);
       const ev: ChromeEvent = { name: e.n, cat: e.c, ph: 'X', ts, dur: Math.max(0, r3(us(p, e.t + e.d) - ts)), pid: p.rank, tid };
