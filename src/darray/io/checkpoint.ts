@@ -33,6 +33,23 @@ export function writeFileAtomic(file: string, data: Uint8Array): void {
   fs.renameSync(tmp, file);
 }
 
+/** writeFileAtomic on the libuv thread pool, so that several chunk writes and their fsyncs overlap. */
+export async function writeFileAtomicAsync(file: string, data: Uint8Array): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fh = await fs.promises.open(tmp, 'w', 0o644);
+  try {
+    let done = 0;
+    while (done < data.length) done += (await fh.write(data, done, data.length - done)).bytesWritten;
+    await fh.sync();
+  } catch (e) {
+    await fh.close();
+    await fs.promises.rm(tmp, { force: true });
+    throw e;
+  }
+  await fh.close();
+  await fs.promises.rename(tmp, file);
+}
+
 /** fsync of a directory, so the renames inside it survive a power cut. */
 export function fsyncDir(dir: string): void {
   const fd = fs.openSync(dir, 'r');

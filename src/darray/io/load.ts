@@ -1,6 +1,7 @@
 // da.load: reads a Zarr v2 array (written by darray, zarr-python, dask, ...) into a DArray with any block
 // size and grid, through zarrita. Each rank reads only the chunks that overlap its own tiles; when the
 // stored chunks differ from the tiles, the overlapping part of each chunk lands in each tile (re-tiling).
+// A tile that is exactly one stored chunk in a format darray decodes itself is read straight from its file.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,6 +15,8 @@ import { withTile } from '../store/tile-map.js';
 import { type DArrayOptions, resolveLayout } from '../validate.js';
 import { agree } from './agree.js';
 import { recover } from './checkpoint.js';
+import { fillValue } from './open.js';
+import { checkMeta, chunkKey, decodeChunk, type ZarrayMeta } from './zarr-format.js';
 
 /** Layout of the loaded array; blockSize defaults to the stored chunks, dtype to the stored one (or float64). */
 export type LoadOptions = DArrayOptions;
@@ -55,6 +58,7 @@ export async function load(comm: Comm, dir: string, opts: LoadOptions = {}): Pro
     dtype, blockSize: opts.blockSize ?? arr.chunks.map((c, d) => Math.min(c, Math.max(1, arr.shape[d]))), grid: opts.grid,
   }));
   const todo = localTileIndices(A.shape, A.blockSize, A.grid, comm.rank);
+  const direct = directMeta(target, dtype);
   await agree(comm, op, async () => {
     let next = 0;
     const worker = async () => {
@@ -63,6 +67,15 @@ export async function load(comm: Comm, dir: string, opts: LoadOptions = {}): Pro
         const offset = tileOffset(A.blockSize, index);
         const shape = tileShape(A.shape, A.blockSize, index);
         if (shape.some((n) => n === 0)) continue;
+        if (direct && isOneChunk(offset, shape, A.shape, direct.chunks)) {
+          const key = chunkKey(offset.map((o, d) => o / direct.chunks[d]), direct.dimension_separator ?? '.');
+          const bytes = await readOrMissing(path.join(target, key));
+          withTile(A, index, (t) => {
+            if (bytes) decodeChunk(bytes, direct, dtype, shape, t, `rank ${comm.rank} load: chunk ${key}`);
+            else t.fill(fillValue(direct));
+          });
+          continue;
+        }
         const sel = offset.map((o, d) => zarr.slice(o, o + shape[d]));
         const got = await zarr.get(arr, sel) as unknown;
         withTile(A, index, (t) => copyInto(t, got, stored, `tile [${index}]`));
@@ -71,6 +84,30 @@ export async function load(comm: Comm, dir: string, opts: LoadOptions = {}): Pro
     await Promise.all(Array.from({ length: Math.min(CONCURRENT_TILES, todo.length) }, worker));
   });
   return A;
+}
+
+/** The store's metadata when darray decodes its chunks itself as `dtype` (else undefined: zarrita reads). */
+function directMeta(dir: string, dtype: Dtype): ZarrayMeta | undefined {
+  try {
+    const m = JSON.parse(fs.readFileSync(path.join(dir, '.zarray'), 'utf8')) as ZarrayMeta;
+    return checkMeta(m, dir, {}) === dtype ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the tile at `offset` with `shape` covers exactly one stored chunk (cropped at the array's edge). */
+function isOneChunk(offset: number[], shape: number[], full: number[], chunks: number[]): boolean {
+  return offset.every((o, d) => o % chunks[d] === 0 && shape[d] === Math.min(chunks[d], full[d] - o));
+}
+
+async function readOrMissing(file: string): Promise<Buffer | undefined> {
+  try {
+    return await fs.promises.readFile(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
 }
 
 /** Copies what zarrita returned for one tile (a C-order chunk, or a scalar for 0-d) into the tile. */

@@ -6,11 +6,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DArray } from '../darray.js';
 import { localTileIndices, tileShape } from '../distribution.js';
-import { withTile } from '../store/tile-map.js';
 import { agree } from './agree.js';
-import { newPath, recover, swapIn, writeFileAtomic } from './checkpoint.js';
+import { newPath, recover, swapIn, writeFileAtomic, writeFileAtomicAsync } from './checkpoint.js';
 import { chunkKey, type Compression, encodeChunk, makeMeta } from './zarr-format.js';
 import { detachFileTiles } from './open.js';
+
+/** Chunk files each rank writes at the same time. */
+const CHUNKS_IN_FLIGHT = 4;
 
 export interface SaveOptions {
   /** 'none' (default: fastest, what a checkpoint wants) or 'zlib'. */
@@ -44,14 +46,22 @@ export async function save(A: DArray, dir: string, opts: SaveOptions = {}): Prom
   const tmp = comm.size === 1 ? fresh : await comm.bcast(fresh, 0);
   const meta = makeMeta(A.shape, A.blockSize, A.dtype, compression, level);
   try {
-    await agree(comm, op, () => {
+    await agree(comm, op, async () => {
       // Arrays opened from this store read their remaining tiles now, before the store is replaced.
       detachFileTiles(target);
-      for (const index of localTileIndices(A.shape, A.blockSize, A.grid, comm.rank)) {
-        const shape = tileShape(A.shape, A.blockSize, index);
-        // One tile in memory at a time: under a memory limit the others may stay spilled.
-        withTile(A, index, (data) => writeFileAtomic(path.join(tmp, chunkKey(index)), encodeChunk(data, shape, meta.chunks, meta)));
-      }
+      const todo = localTileIndices(A.shape, A.blockSize, A.grid, comm.rank);
+      let next = 0;
+      // A few chunks in flight at once, so writes and fsyncs overlap; each writer holds only its own tile,
+      // so under a memory limit the others may stay spilled.
+      const writer = async () => {
+        while (next < todo.length) {
+          const index = todo[next++];
+          const shape = tileShape(A.shape, A.blockSize, index);
+          const bytes = encodeChunk(A.tile(index)!, shape, meta.chunks, meta);
+          await writeFileAtomicAsync(path.join(tmp, chunkKey(index)), bytes);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, todo.length) }, writer));
     });
     await agree(comm, op, () => {
       if (comm.rank !== 0) return;

@@ -70,7 +70,12 @@ export function decodeChunk(bytes: Uint8Array, meta: ZarrayMeta, dtype: Dtype, t
   if (raw.byteLength !== n * width) {
     throw new DArrayError(`${what}: chunk holds ${raw.byteLength} bytes, expected ${n * width} for chunks [${meta.chunks}] of ${meta.dtype}`);
   }
-  // Copy into an aligned array first: a Buffer from zlib or readFile may start at any byte offset.
+  // A whole chunk goes byte for byte into the tile; otherwise through an aligned copy of the chunk first
+  // (a Buffer from zlib or readFile may start at any byte offset).
+  if (meta.chunks.every((c, d) => c === tileShape[d])) {
+    new Uint8Array(into.buffer, into.byteOffset, into.byteLength).set(raw);
+    return;
+  }
   const chunk = allocate(dtype, n);
   new Uint8Array(chunk.buffer).set(raw);
   cropInto(chunk, meta.chunks, tileShape, into);
