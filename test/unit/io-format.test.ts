@@ -110,7 +110,13 @@ for n in ['f8', 't', 'f4', 'i4']:
     assert.deepEqual([...F.tile([1, 0])!], [20, 21, 25, 26]);
     F.tile([1, 0]);
     assert.equal(memoryStats().fileReads, before + 2);
+    // Saving over the store first reads what arrays opened from it still need: F keeps its values.
+    const F2 = await open(lone, p);
+    await save(await A.map((x) => -x), p);
+    assert.deepEqual([...F2.tile([0, 1])!], [2, 3, 7, 8, 12, 13, 17, 18]);
+    assert.deepEqual([...(await open(lone, p)).tile([0, 1])!], [-2, -3, -7, -8, -12, -13, -17, -18]);
     // A corrupt chunk is reported with rank, operation and file when its tile is first used.
+    await save(A, p, { compression: 'zlib' });
     fs.writeFileSync(path.join(p, '0.0'), 'garbage');
     const G = await open(lone, p);
     assert.throws(() => G.tile([0, 0]), /rank 0 open: chunk .*0\.0: chunk is not valid zlib data/);

@@ -139,22 +139,22 @@ describe('io: tile store', function () {
     assert.equal(memoryStats().residentBytes, before.residentBytes);
   });
 
-  it('spills into a private 0700 directory under DARRAY_RUNDIR, removed at exit', () => {
+  it('takes DARRAY_MEMORY_LIMIT; spills into a private 0700 directory under DARRAY_RUNDIR, removed at exit', () => {
     const run = fs.mkdtempSync(path.join(os.tmpdir(), 'darray-rundir-'));
     try {
       const code = `
         import fs from 'node:fs';
-        import { TileMap, setMemoryLimit } from ${JSON.stringify(path.join(root, 'src/darray/store/index.ts'))};
-        setMemoryLimit(${TILE});
+        import { TileMap, memoryStats } from ${JSON.stringify(path.join(root, 'src/darray/store/index.ts'))};
         const m = new TileMap(3);
         for (let k = 0; k < 3; k++) { m.addLazy(String(k), 'float64', ${N}); m.borrow(String(k), (t) => t.fill(1)); }
         const dirs = fs.readdirSync(${JSON.stringify(run)});
         const st = fs.statSync(${JSON.stringify(run)} + '/' + dirs[0]);
-        console.log(JSON.stringify({ dirs, mode: st.mode & 0o777, files: fs.readdirSync(${JSON.stringify(run)} + '/' + dirs[0]).length }));`;
+        console.log(JSON.stringify({ dirs, mode: st.mode & 0o777, files: fs.readdirSync(${JSON.stringify(run)} + '/' + dirs[0]).length, limit: memoryStats().limit }));`;
       const r = spawnSync(process.execPath, ['--import', tsxLoaderUrl(), '--input-type=module', '-e', code],
-        { env: { ...process.env, DARRAY_RUNDIR: run }, encoding: 'utf8', timeout: 60000 });
+        { env: { ...process.env, DARRAY_RUNDIR: run, DARRAY_MEMORY_LIMIT: '7.8125K' }, encoding: 'utf8', timeout: 60000 });
       assert.equal(r.status, 0, r.stderr);
-      const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { dirs: string[]; mode: number; files: number };
+      const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { dirs: string[]; mode: number; files: number; limit: number };
+      assert.equal(out.limit, TILE, 'DARRAY_MEMORY_LIMIT=7.8125K is one 8000-byte tile');
       assert.equal(out.dirs.length, 1);
       assert.match(out.dirs[0], /^darray-spill-r3-/);
       assert.equal(out.mode, 0o700);
