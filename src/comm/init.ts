@@ -29,6 +29,8 @@ export function init(): Promise<Comm> {
     const env = detectEnv(process.env, { uid: process.getuid?.() ?? 0, tmpdir: tmpdir(), hostname: hostname() });
     transport = await Transport.open(env);
     process.on('SIGUSR2', dumpPending);
+    // Leaving without finalize (an uncaught error, process.exit): drop the sockets and our socket files.
+    process.once('exit', () => transport?.abort());
     const comm = new Comm(transport, WORLD_CONTEXT, Array.from({ length: env.size }, (_, i) => i), 'world');
     await traceAttach(comm); // collective; a no-op unless the launcher's --trace asked for a trace
     return comm;

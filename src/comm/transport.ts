@@ -401,8 +401,17 @@ export class Transport {
         if (control) this.onControl(frames);
         else this.onData(frames);
       } catch (e) {
-        process.stderr.write(`darray: ${(e as Error).message}\n`);
+        this.complain((e as Error).message);
       }
+    }
+  }
+
+  private complaints = 0;
+  /** Reports a refused or malformed message on stderr: the first 10, then one in 1000 (a flood stays readable). */
+  private complain(msg: string): void {
+    this.complaints++;
+    if (this.complaints <= 10 || this.complaints % 1000 === 0) {
+      process.stderr.write(`darray: ${msg}${this.complaints > 10 ? ` (${this.complaints} refused so far)` : ''}\n`);
     }
   }
 
@@ -534,6 +543,7 @@ export class Transport {
     }
     for (const s of this.sockets) s.close();
     for (const f of this.ownFiles) rmSync(f, { force: true });
+    if (this.env.ownsRundir && this.rank === 0 && this.env.rundir) rmSync(this.env.rundir, { recursive: true, force: true });
   }
 
   /** Orderly shutdown (collective over the live ranks): bye to every peer, wait for theirs, close sockets. */
