@@ -12,6 +12,7 @@ import { reduceAll, reduceAxis, type ReduceOp } from './reductions.js';
 import { copy, redistribute, type RedistributeOptions, transpose } from './redistribute.js';
 import { type DArrayOptions, resolveLayout } from './validate.js';
 import { allocateDArray } from './alloc.js';
+import { TileMap } from './store/tile-map.js';
 
 /** One tile this rank owns: its tile index, global offset, shape and row-major data (also as an ndarray view). */
 export interface LocalTile {
@@ -60,6 +61,18 @@ export class DArray {
   /** This rank's tile at `index` (contiguous, row-major, shape = tileShape(...)), or undefined if not owned. */
   tile(index: number[]): TypedArray | undefined {
     return this.tiles.get(tileKey(index));
+  }
+
+  /**
+   * This rank's tile at `index`, kept in memory until `release()`; undefined if not owned. Code that holds
+   * a tile across awaits under a memory limit (a kernel in flight) uses this instead of `tile()`: after
+   * release the tile may spill at once, while an array from `tile()` stays until it is garbage collected.
+   * Do not use `data` after release.
+   */
+  pinTile(index: number[]): { data: TypedArray; release: () => void } | undefined {
+    if (this.tiles instanceof TileMap) return this.tiles.pin(tileKey(index));
+    const data = this.tiles.get(tileKey(index));
+    return data && { data, release: () => undefined };
   }
 
   /** The tiles this rank owns, row-major by tile index; writing to `data` or `view` writes the array. */

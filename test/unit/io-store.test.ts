@@ -89,6 +89,20 @@ describe('io: tile store', function () {
     m.borrow('0', (t) => assert.ok(t.every((x) => x === 42), 'the late write survived the spill'));
   });
 
+  it('a pinned tile stays in memory until released, then spills without waiting for a collection', async () => {
+    setMemoryLimit(TILE);          // the pinned tile and the one in use: over the limit until release
+    const m = makeTiles(4);
+    const pin = m.pin('0')!;
+    pin.data.fill(9);
+    for (let k = 1; k < 4; k++) m.borrow(String(k), (t) => t.fill(k));
+    assert.equal(m.entry('0')!.state, 'memory', 'pinned');
+    pin.release();
+    pin.release();                 // a second release changes nothing
+    await new Promise((r) => setImmediate(r));
+    assert.equal(m.entry('0')!.state, 'spilled', 'spilled right after release');
+    m.borrow('0', (t) => assert.ok(t.every((x) => x === 9)));
+  });
+
   it('lowering the limit spills at once; lifting it lets tiles stay', () => {
     const m = makeTiles(4);
     for (let k = 0; k < 4; k++) m.borrow(String(k), (t) => t.fill(k + 1));

@@ -37,6 +37,12 @@ export class TileMap extends Map<string, TypedArray> {
     return e && tileStore.borrow(e, fn);
   }
 
+  /** Pins the tile in memory and returns the store's array with its release (see TileStore.pin). */
+  pin(key: string): { data: TypedArray; release: () => void } | undefined {
+    const e = this.store.get(key);
+    return e && tileStore.pin(e);
+  }
+
   override get(key: string): TypedArray | undefined {
     const e = this.store.get(key);
     return e && tileStore.use(e);

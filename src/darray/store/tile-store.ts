@@ -108,6 +108,27 @@ export class TileStore {
     }
   }
 
+  /**
+   * The store's own array of the tile, kept in memory until `release()` is called (once); after that the
+   * caller must not touch the array. For async code (a kernel in flight): unlike a handed-out array, the
+   * tile can spill right after release, without waiting for a garbage collection.
+   */
+  pin(e: TileEntry): { data: TypedArray; release: () => void } {
+    if (!e.data) this.materialise(e);
+    else this.touch(e);
+    e.pins++;
+    let done = false;
+    return {
+      data: e.data!,
+      release: () => {
+        if (done) return;
+        done = true;
+        e.pins--;
+        this.queueShrink();
+      },
+    };
+  }
+
   /** Removes an entry for good (its array was dropped). */
   drop(e: TileEntry): void {
     if (e.data) { this.lru.delete(e); this.resident -= e.bytes; e.data = undefined; }
