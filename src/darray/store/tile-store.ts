@@ -151,7 +151,8 @@ export class TileStore {
   }
 
   private spillWhile(need: number, limit: number, keep: TileEntry | undefined, afterGc: boolean): void {
-    for (const e of [...this.lru.keys()]) {
+    // Deleting from a Map while iterating it is safe: spilled entries are simply not visited again.
+    for (const e of this.lru.keys()) {
       if (this.resident + need <= limit) return;
       if (e === keep || e.pins > 0) continue;
       // Before a collection, a tile with a handed-out array counts as held; WeakRef.deref is not called
