@@ -51,18 +51,18 @@ class Stream {
     if (!this.busy && this.queue.length === 0 && !this.lost()) {
       // Fast path: an idle stream hands the message to zmq at once (it queues without waiting unless full).
       this.busy = true;
-      return this.sock.send(frames).then(
-        () => this.settle(),
-        (e: { code?: string }) => {
-          if (e.code !== 'EAGAIN') return this.settle(e as Error);
-          // Full: go back to the head of the queue (order!) and let the pump wait for room.
-          return new Promise<void>((resolve, reject) => {
-            this.queue.unshift({ frames, done: (err) => (err ? reject(err) : resolve()) });
-            this.busy = false;
-            void this.pump();
-          });
-        },
-      );
+      return this.sock.send(frames).then(this.release, (e: { code?: string }) => {
+        this.busy = false;
+        if (e.code !== 'EAGAIN') {
+          if (this.queue.length) void this.pump();
+          throw e;
+        }
+        // Full: go back to the head of the queue (order!) and let the pump wait for room.
+        return new Promise<void>((resolve, reject) => {
+          this.queue.unshift({ frames, done: (err) => (err ? reject(err) : resolve()) });
+          void this.pump();
+        });
+      });
     }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ frames, done: (err) => (err ? reject(err) : resolve()) });
@@ -70,12 +70,11 @@ class Stream {
     });
   }
 
-  /** Ends a fast-path send: releases the stream to the queued messages, then reports the send's outcome. */
-  private settle(err?: Error): Promise<void> {
+  /** Ends a fast-path send: the stream is free for queued messages (returns nothing: no extra promise to adopt). */
+  private readonly release = (): void => {
     this.busy = false;
     if (this.queue.length) void this.pump();
-    return err ? Promise.reject(err) : Promise.resolve();
-  }
+  };
 
   private async pump(): Promise<void> {
     this.busy = true;
