@@ -37,6 +37,7 @@ export async function save(A: DArray, dir: string, opts: SaveOptions = {}): Prom
     if (compression !== 'none' && compression !== 'zlib') throw new Error(`compression must be 'none' or 'zlib', got ${JSON.stringify(compression)}`);
     if (!Number.isInteger(level) || level < 1 || level > 9) throw new Error(`level must be an integer 1..9, got ${level}`);
     if (comm.rank !== 0) return '';
+    fs.mkdirSync(path.dirname(target), { recursive: true });
     recover(target);
     refuseForeign(target);
     const p = newPath(target);
