@@ -6,7 +6,7 @@ import { NotPositiveDefiniteError } from '../errors.js';
 import * as kernels from '../kernels/index.js';
 import type { FloatArray } from '../kernels/index.js';
 import { TileBoard, isTile, type Mail } from './board.js';
-import { checkFloat, ownTile, privateComm, shapeError } from './context.js';
+import { checkFloat, ownTile, privateComm, releaseTiles, shapeError, syncTiles } from './context.js';
 import { KernelQueue } from './scheduler.js';
 
 /** Tag space of Cholesky tile messages on the private linalg communicator. */
@@ -70,7 +70,7 @@ async function factor(L: DArray, comm: DArray['comm']): Promise<number> {
   }
   // The factor's upper tiles are zero; they are written on the host, so their device copies are stale.
   for (const t of upper) t.fill(0);
-  kernels.release(...upper);
+  releaseTiles(upper);
 
   // Who consumes panel tile (i, k): diagonal ones feed the TRSMs below them; off-diagonal ones the updates
   // of row i (left factor) and of column i (right factor).
@@ -150,7 +150,7 @@ async function factor(L: DArray, comm: DArray['comm']): Promise<number> {
   await Promise.all(local.map(([i, j]) => task(i, j)));
   await board.drain();
   const tiles = local.map(([i, j]) => ownTile(L, [i, j], 'cholesky'));
-  await kernels.sync(...tiles);
-  kernels.release(...tiles);
+  await syncTiles(tiles);
+  releaseTiles(tiles);
   return failed;
 }

@@ -4,6 +4,7 @@ import type { Comm } from '../comm/index.js';
 import type { DArray } from '../darray/darray.js';
 import { ShapeError } from '../errors.js';
 import { gridCoords, prod } from '../darray/distribution.js';
+import * as kernels from '../kernels/index.js';
 import type { FloatArray } from '../kernels/index.js';
 
 /** Row and column communicators of a 2-D grid: in `row` a rank's rank is its grid column q, in `col` its row p. */
@@ -99,4 +100,19 @@ export function ownTile(A: DArray, index: number[], op: string): FloatArray {
 export function allocLike(like: FloatArray | 'float64' | 'float32', n: number): FloatArray {
   const f32 = like === 'float32' || like instanceof Float32Array;
   return f32 ? new Float32Array(n) : new Float64Array(n);
+}
+
+/**
+ * kernels.sync for these arrays only. The kernel API reads an empty list as "every array", which a rank with
+ * no tiles of some kind must not trigger.
+ */
+export async function syncTiles(arrays: Iterable<FloatArray>): Promise<void> {
+  const list = [...arrays];
+  if (list.length > 0) await kernels.sync(...list);
+}
+
+/** kernels.release for these arrays only (an empty list would drop every device copy of the process). */
+export function releaseTiles(arrays: Iterable<FloatArray>): void {
+  const list = [...arrays];
+  if (list.length > 0) kernels.release(...list);
 }

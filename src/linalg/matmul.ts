@@ -5,7 +5,7 @@ import { empty } from '../darray/factories.js';
 import { gridCoords, tileCounts, tileShape } from '../darray/distribution.js';
 import * as kernels from '../kernels/index.js';
 import type { FloatArray, Mat } from '../kernels/index.js';
-import { allocLike, checkFloat, checkPair, gridComms, ownTile, shapeError } from './context.js';
+import { allocLike, checkFloat, checkPair, gridComms, ownTile, releaseTiles, shapeError, syncTiles } from './context.js';
 import { KernelQueue } from './scheduler.js';
 import { sameLayout, toLayout } from './layout.js';
 
@@ -195,8 +195,8 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
   };
 
   // Operand tiles are read on the host when packed: bring device copies home first (no-op on cpu).
-  await kernels.sync(...localTiles(A), ...localTiles(B));
-  if (hasC) await kernels.sync(...cTiles.values());
+  await syncTiles([...localTiles(A), ...localTiles(B)]);
+  if (hasC) await syncTiles(cTiles.values());
   const queue = new KernelQueue();
   let next = fetch(steps[0], 0);
   for (let s = 0; s < steps.length; s++) {
@@ -213,10 +213,10 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
     }));
     await Promise.all(jobs);
     // Panels are dropped (device copies too); operand tiles used directly keep theirs.
-    kernels.release(...panel.owned);
+    releaseTiles(panel.owned);
   }
-  await kernels.sync(...cTiles.values());
-  kernels.release(...cTiles.values());
+  await syncTiles(cTiles.values());
+  releaseTiles(cTiles.values());
 }
 
 function localTiles(A: DArray): FloatArray[] {

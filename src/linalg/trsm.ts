@@ -4,7 +4,7 @@ import type { DArray } from '../darray/darray.js';
 import { tileCounts, tileOwner } from '../darray/distribution.js';
 import * as kernels from '../kernels/index.js';
 import { TileBoard, isTile } from './board.js';
-import { checkFloat, checkPair, privateComm, shapeError } from './context.js';
+import { checkFloat, checkPair, privateComm, releaseTiles, shapeError, syncTiles } from './context.js';
 import { sameLayout, toLayout } from './layout.js';
 import { matView } from './matview.js';
 import { KernelQueue } from './scheduler.js';
@@ -121,6 +121,6 @@ async function solveInPlace(T: DArray, X: DArray, lower: boolean, trans: boolean
   await Promise.all([...tSends, ...mine.map(([i, c]) => task(i, c))]);
   await board.drain();
   const tiles = mine.map(([i, c]) => V.tile(i, c));
-  await kernels.sync(...tiles);
-  kernels.release(...tiles);
+  await syncTiles(tiles);
+  releaseTiles(tiles);
 }
