@@ -68,8 +68,11 @@ export class SingularMatrixError extends DArrayError {
   }
 }
 
-/** Spilling tiles to disk failed (disk full, permissions); the tile stays in memory. */
+/** Spilling a tile to disk failed (disk full, quota, permissions); the tile stays in memory, unchanged. */
 export class SpillError extends DArrayError {}
+
+/** A file operation (save, load, open) failed on one or more ranks; the message names them and the cause. */
+export class IOError extends DArrayError {}
 
 /** The native addon or an OpenCL device is missing or refused the request. */
 export class BackendError extends DArrayError {}

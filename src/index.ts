@@ -8,6 +8,9 @@ export type { Status, ReduceOp } from './comm/index.js';
 // Distributed arrays.
 export * from './darray/index.js';
 
+// Files and memory: Zarr save/load/open, .npy export, the per-rank memory limit.
+export * from './darray/io/index.js';
+
 // Dense linear algebra.
 export * from './linalg/index.js';
 

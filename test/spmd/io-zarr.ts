@@ -10,7 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { finalize, init } from '../../src/comm/index.js';
 import { fromFunction, type Dtype } from '../../src/darray/index.js';
-import { IOError, load, open, save, saveNpy } from '../../src/darray/io/index.js';
+import { load, open, save, saveNpy } from '../../src/darray/io/index.js';
+import { IOError } from '../../src/errors.js';
 import type { DArray } from '../../src/darray/darray.js';
 
 const tools = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../tools');

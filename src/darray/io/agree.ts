@@ -2,10 +2,9 @@
 // one message naming the ranks and what went wrong, so no rank runs ahead into a collective that never ends.
 
 import type { Comm } from '../../comm/index.js';
-import { DArrayError } from '../../errors.js';
+import { IOError } from '../../errors.js';
 
-/** An I/O operation failed on one or more ranks (the message names them and the cause). */
-export class IOError extends DArrayError {}
+export { IOError };
 
 /**
  * Runs `fn` on this rank, then tells every rank whether any rank failed. On failure every rank throws an

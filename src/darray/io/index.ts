@@ -5,7 +5,6 @@ export { save, type SaveOptions } from './save.js';
 export { load, type LoadOptions } from './load.js';
 export { open, type OpenOptions } from './open.js';
 export { saveNpy, toNpy } from './npy.js';
-export { IOError } from './agree.js';
 export type { Compression } from './zarr-format.js';
-export { setMemoryLimit, memoryLimit, SpillError } from '../store/index.js';
+export { setMemoryLimit, memoryLimit } from '../store/index.js';
 export { memoryStats } from '../store/index.js';

@@ -5,11 +5,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DArrayError } from '../../errors.js';
+import { SpillError } from '../../errors.js';
 import type { TypedArray } from '../dtype.js';
 
-/** Spilling a tile to disk failed (disk full, quota, permissions); the tile stays in memory, unchanged. */
-export class SpillError extends DArrayError {}
+export { SpillError };
 
 /** The file operations spilling uses; tests swap `openSync` to reach a full device. */
 export const spillFs = {
