@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import { BackendError, NotPositiveDefiniteError, SingularMatrixError } from '../errors.js';
 import { Limiter } from './limiter.js';
-import { type BackendName, cacheBudgetBytes, defaultConcurrency, ensurePoclCache, envBackend } from './config.js';
+import { type BackendName, cacheBudgetBytes, defaultConcurrency, ensureOpenblasCoretype, ensurePoclCache, envBackend } from './config.js';
 import {
   type FloatArray,
   type Mat,
@@ -45,6 +45,7 @@ const resident = new Set<FloatArray>();
 function native(): Native {
   if (addon) return addon;
   const path = new URL('../../build/Release/darray_native.node', import.meta.url).pathname;
+  ensureOpenblasCoretype();
   try {
     addon = createRequire(import.meta.url)(path) as Native;
   } catch (e) {
