@@ -221,9 +221,18 @@ export function getBackend(): 'cpu' | 'opencl' {
   return backend;
 }
 
-/** Makes host copies current again: dirty device copies are written back (all when no array is named). */
+/** Makes host copies of these arrays current again: their dirty device copies are written back. */
 export async function sync(...arrays: FloatArray[]): Promise<void> {
-  if (!device) return;
+  if (!device || arrays.length === 0) return; // an empty list is not "everything": that is syncAll()
+  await clSync(arrays);
+}
+
+/** Writes every dirty device copy back to its host array. */
+export async function syncAll(): Promise<void> {
+  if (device) await clSync([]);
+}
+
+async function clSync(arrays: FloatArray[]): Promise<void> {
   try {
     await (native().clSync(arrays) as Promise<void>);
   } catch (e) {
@@ -232,14 +241,20 @@ export async function sync(...arrays: FloatArray[]): Promise<void> {
 }
 
 /**
- * Forgets device copies without writing them back (all when none is named): after host-side writes, and at the
- * end. Until then the arrays stay referenced here, since their address is the cache key.
+ * Forgets the device copies of these arrays without writing them back: after host-side writes, and at the end.
+ * Until then the arrays stay referenced here, since their address is the cache key.
  */
 export function release(...arrays: FloatArray[]): void {
-  if (!device) return;
+  if (!device || arrays.length === 0) return; // an empty list is not "everything": that is releaseAll()
   native().clRelease(arrays);
-  if (arrays.length === 0) resident.clear();
   for (const a of arrays) resident.delete(a);
+}
+
+/** Forgets every device copy without writing it back. */
+export function releaseAll(): void {
+  if (!device) return;
+  native().clRelease([]);
+  resident.clear();
 }
 
 /** The open OpenCL device, or undefined while the opencl backend has not been used. */

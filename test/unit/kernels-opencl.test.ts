@@ -20,14 +20,14 @@ describe('OpenCL device tile cache', function () {
     K.setBackend('opencl');
   });
   after(() => {
-    K.release();
+    K.releaseAll();
     K.setBackend(previous);
   });
   const n = 32;
   const sq = (f: (i: number, j: number) => number) => tile('float32', n, n, f, false);
 
   it('keeps results on the device until sync() and writes them back then', async () => {
-    K.release();
+    K.releaseAll();
     const A = sq((i, j) => (i + 2 * j) % 7 - 3);
     const B = sq((i, j) => (3 * i + j) % 5 - 2);
     const C = sq(() => 0);
@@ -36,7 +36,7 @@ describe('OpenCL device tile cache', function () {
     assert.deepEqual(K.deviceCacheStats(), { bytes: 3 * n * n * 4, tiles: 3 });
     // A second kernel reads the resident result without any host round trip.
     await K.gemm(false, false, n, n, n, 1, C, B, 0, A);
-    await K.sync();
+    await K.syncAll();
     const E1 = sq(() => 0);
     R.gemm(false, false, n, n, n, 1, clone(sq((i, j) => (i + 2 * j) % 7 - 3)), B, 0, E1);
     close(C.data, E1.data, 'float32', n, 'first gemm');
@@ -46,7 +46,7 @@ describe('OpenCL device tile cache', function () {
   });
 
   it('a host kernel (potrf) first fetches the tile a device kernel (syrk) left dirty', async () => {
-    K.release();
+    K.releaseAll();
     const X = sq((i, j) => ((i * 7 + j * 3) % 11) / 11 - 0.5);
     const S = sq((i, j) => (i === j ? n : 0));
     const E = clone(S);
@@ -59,7 +59,7 @@ describe('OpenCL device tile cache', function () {
   });
 
   it('release() after a host-side write makes the device see the new values', async () => {
-    K.release();
+    K.releaseAll();
     const x = new Float32Array(8).fill(1);
     const y = new Float32Array(8).fill(0);
     await K.axpy(8, 1, x, y);
@@ -68,7 +68,7 @@ describe('OpenCL device tile cache', function () {
     await K.axpy(8, 1, x, y);
     await K.sync(y);
     assert.deepEqual(Array.from(y), new Array(8).fill(6));
-    K.release();
+    K.releaseAll();
     assert.deepEqual(K.deviceCacheStats(), { bytes: 0, tiles: 0 });
   });
 });

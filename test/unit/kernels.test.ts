@@ -82,7 +82,7 @@ export function defineKernelSuite(backend: 'cpu' | 'opencl', dtypes: Dtype[], o:
         K.setBackend(backend);
       });
       after(() => {
-        K.release();
+        K.releaseAll();
         K.setBackend(previous);
       });
       const r = rng(dtype === 'float64' ? 11 : 12);
