@@ -3,7 +3,7 @@
 
 import ndarray from 'ndarray';
 import { allocateDArray } from './alloc.js';
-import type { DArray } from './darray.js';
+import { type DArray, withTiles } from './darray.js';
 import { defaultGrid, locate, prod } from './distribution.js';
 import { allocate, type TypedArray } from './dtype.js';
 import { exchange, mapLookup } from './exchange.js';
@@ -28,7 +28,7 @@ export async function collect(a: DArray, root?: number): Promise<ndarray.NdArray
 export async function getElement(a: DArray, index: number[]): Promise<number> {
   const idx = checkIndex(a.comm, 'get', a.shape, index);
   const { tile, rank, offset } = locate(a.shape, a.blockSize, a.grid, idx);
-  const v = a.comm.rank === rank ? a.tile(tile)![offset] : undefined;
+  const v = a.comm.rank === rank ? withTiles([a], tile, (t) => t[offset]) : undefined;
   return a.comm.size === 1 ? v! : ((await a.comm.bcast(v, rank)) as number);
 }
 
@@ -37,7 +37,7 @@ export async function setElement(a: DArray, index: number[], value: number): Pro
   const idx = checkIndex(a.comm, 'set', a.shape, index);
   if (typeof value !== 'number') fail(a.comm, 'set', `value must be a number, got ${typeof value}`);
   const { tile, rank, offset } = locate(a.shape, a.blockSize, a.grid, idx);
-  if (a.comm.rank === rank) a.tile(tile)![offset] = value;
+  if (a.comm.rank === rank) withTiles([a], tile, (t) => { t[offset] = value; });
 }
 
 /** One axis of a slice: [start, stop], [start, stop, step], null (whole axis) or an integer (axis dropped). */

@@ -12,7 +12,8 @@ import { reduceAll, reduceAxis, type ReduceOp } from './reductions.js';
 import { copy, redistribute, type RedistributeOptions, transpose } from './redistribute.js';
 import { type DArrayOptions, resolveLayout } from './validate.js';
 import { allocateDArray } from './alloc.js';
-import { TileMap } from './store/tile-map.js';
+import { TileMap, withTile } from './store/tile-map.js';
+import { tileStore } from './store/tile-store.js';
 
 /** One tile this rank owns: its tile index, global offset, shape and row-major data (also as an ndarray view). */
 export interface LocalTile {
@@ -75,10 +76,15 @@ export class DArray {
     return data && { data, release: () => undefined };
   }
 
+  /** @internal The indices of the tiles this rank owns, row-major, without bringing any tile into memory. */
+  tileIndices(): number[][] {
+    return [...this.tiles.keys()].map(keyIndex);
+  }
+
   /** The tiles this rank owns, row-major by tile index; writing to `data` or `view` writes the array. */
   localTiles(): LocalTile[] {
     return [...this.tiles.entries()].map(([key, data]) => {
-      const index = key === '' ? [] : key.split(',').map(Number);
+      const index = keyIndex(key);
       const shape = tileShape(this.shape, this.blockSize, index);
       return { index, offset: tileOffset(this.blockSize, index), shape, data, view: ndarray(data, shape) };
     });
@@ -176,6 +182,29 @@ export class DArray {
   redistribute(opts: RedistributeOptions): Promise<DArray> {
     return redistribute(this, opts);
   }
+}
+
+const keyIndex = (key: string): number[] => (key === '' ? [] : key.split(',').map(Number));
+
+/**
+ * @internal Runs `fn` on this rank's tile `index` of every array in `arrays` (nested withTile): the tiles are
+ * in memory only while `fn` runs, so a loop over tiles holds one tile per operand. `fn` must not keep them.
+ */
+export function withTiles<T>(arrays: readonly DArray[], index: readonly number[], fn: (...data: TypedArray[]) => T): T {
+  const go = (k: number, got: TypedArray[]): T =>
+    k === arrays.length ? fn(...got) : withTile(arrays[k], index, (d) => go(k + 1, [...got, d]));
+  return go(0, []);
+}
+
+/**
+ * @internal The await point between tiles of a loop under a memory limit. Arrays handed out earlier by
+ * `tile()` or `localTiles()` keep their tiles in memory until a collection shows them gone, which cannot
+ * happen before the current task ends; when the tiles exceed the limit, one turn of the event loop lets the
+ * store spill them before the next tile comes in. Within the limit (always, without one) it does not wait.
+ */
+export function tileBreak(): Promise<void> | undefined {
+  const s = tileStore.stats();
+  return s.residentBytes > s.limit ? new Promise((resolve) => setImmediate(resolve)) : undefined;
 }
 
 /** A DArray of the same shape as `a`, with a's layout unless `opts` says otherwise; tiles zero-filled. */

@@ -1,8 +1,9 @@
 // Elementwise operations: arithmetic and comparisons with a number or a DArray of the same shape, map and
-// fill. Tile-local loops do the work; an operand with another tiling is first redistributed to match.
+// fill. Tile-local loops do the work, one tile per operand in memory at a time (so they stay within a memory
+// limit); an operand with another tiling is first redistributed to match.
 
 import type { DArray } from './darray.js';
-import { emptyLike } from './darray.js';
+import { emptyLike, tileBreak, withTiles } from './darray.js';
 import type { Dtype, TypedArray } from './dtype.js';
 import { exchange, mapLookup } from './exchange.js';
 import { identityMapping } from './exchange-plan.js';
@@ -71,21 +72,21 @@ async function aligned(a: DArray, b: DArray): Promise<DArray> {
  * Writes the result into `opts.out` when given (checked first on every rank), else into a new array of a's
  * layout. `compute(dst)` fills a DArray laid out like a; an `out` with another tiling receives it by exchange.
  */
-async function withOut(a: DArray, op: string, dtype: Dtype, opts: ElementwiseOptions, compute: (dst: DArray) => void): Promise<DArray> {
+async function withOut(a: DArray, op: string, dtype: Dtype, opts: ElementwiseOptions, compute: (dst: DArray) => Promise<void>): Promise<DArray> {
   const out = opts.out;
   if (out === undefined) {
     const dst = emptyLike(a, { dtype });
-    compute(dst);
+    await compute(dst);
     return dst;
   }
   checkOperand(a, out, op, 'out');
   if (out.dtype !== dtype) fail(a.comm, op, `out has dtype ${out.dtype} but the result is ${dtype}`);
   if (sameLayout(a, out)) {
-    compute(out);
+    await compute(out);
     return out;
   }
   const tmp = emptyLike(a, { dtype });
-  compute(tmp);
+  await compute(tmp);
   await exchange(a.comm, dtype, tmp.layout, mapLookup(tmp.tiles, op), out.layout, mapLookup(out.tiles, op), identityMapping(a.ndim));
   return out;
 }
@@ -101,9 +102,11 @@ export async function binary(a: DArray, b: Operand, op: BinaryOp, opts: Elementw
   const dtype: Dtype = COMPARISONS.has(op) ? 'int32' : a.dtype;
   if (opts.out !== undefined) checkOperand(a, opts.out, op, 'out');
   const bb = typeof b === 'number' ? b : await aligned(a, b);
-  return withOut(a, op, dtype, opts, (dst) => {
-    for (const [key, x] of a.tiles) {
-      binaryKernel(op, x, typeof bb === 'number' ? bb : bb.tiles.get(key)!, dst.tiles.get(key)!);
+  return withOut(a, op, dtype, opts, async (dst) => {
+    for (const index of a.tileIndices()) {
+      if (typeof bb === 'number') withTiles([a, dst], index, (x, y) => binaryKernel(op, x, bb, y));
+      else withTiles([a, bb, dst], index, (x, y, z) => binaryKernel(op, x, y, z));
+      await tileBreak();
     }
   });
 }
@@ -112,10 +115,10 @@ export async function binary(a: DArray, b: Operand, op: BinaryOp, opts: Elementw
 export async function map(a: DArray, fn: (x: number) => number, opts: MapOptions = {}): Promise<DArray> {
   if (typeof fn !== 'function') fail(a.comm, 'map', `fn must be a function, got ${typeof fn}`);
   const dtype = opts.dtype ?? opts.out?.dtype ?? a.dtype;
-  return withOut(a, 'map', dtype, opts, (dst) => {
-    for (const [key, x] of a.tiles) {
-      const y = dst.tiles.get(key)!;
-      for (let i = 0; i < x.length; i++) y[i] = fn(x[i]);
+  return withOut(a, 'map', dtype, opts, async (dst) => {
+    for (const index of a.tileIndices()) {
+      withTiles([a, dst], index, (x, y) => { for (let i = 0; i < x.length; i++) y[i] = fn(x[i]); });
+      await tileBreak();
     }
   });
 }
@@ -123,6 +126,9 @@ export async function map(a: DArray, fn: (x: number) => number, opts: MapOptions
 /** Collective, in place: every element set to `value`. */
 export async function fill<T extends DArray>(a: T, value: number): Promise<T> {
   if (typeof value !== 'number') fail(a.comm, 'fill', `value must be a number, got ${typeof value}`);
-  for (const t of a.tiles.values()) t.fill(value);
+  for (const index of a.tileIndices()) {
+    withTiles([a], index, (t) => t.fill(value));
+    await tileBreak();
+  }
   return a;
 }

@@ -8,24 +8,74 @@ import {
 } from './exchange-plan.js';
 import { tileKey } from './distribution.js';
 import { DArrayError } from '../errors.js';
+import { TileMap } from './store/tile-map.js';
 
-export type TileLookup = (tile: readonly number[]) => TypedArray;
+/** A tile as the exchange holds it: its data and, for a tile pinned in the tile store, the release of the pin. */
+export interface HeldTile {
+  data: TypedArray;
+  release?: () => void;
+}
+
+/**
+ * The tile of a layout this rank stores: a plain array (kept by the caller), or a HeldTile that the exchange
+ * releases as soon as it has moved on to another tile, so tiles can spill under a memory limit meanwhile.
+ */
+export type TileLookup = (tile: readonly number[]) => TypedArray | HeldTile;
+
+function hold(t: TypedArray | HeldTile): HeldTile {
+  return ArrayBuffer.isView(t) ? { data: t } : t;
+}
+
+/**
+ * Holds one tile at a time from a lookup: asked for another tile, it releases the one it held, so a walk over
+ * many tiles keeps a single one pinned in the tile store.
+ */
+class TileHolder {
+  private box: unknown;
+  private index: readonly number[] | undefined;
+  private held: HeldTile | undefined;
+
+  constructor(private readonly lookup: TileLookup, private readonly side: 'src' | 'dst') {}
+
+  /** The data of the run's source or destination tile. */
+  of(r: Run): TypedArray {
+    if (r.box !== this.box) {
+      this.box = r.box;
+      const index = this.side === 'src' ? r.box.srcTile : r.box.dstTile;
+      // Neighbouring boxes often share a tile: keep it rather than release and pin it again.
+      if (!this.held || !sameIndex(index, this.index!)) {
+        this.close();
+        this.held = hold(this.lookup(index));
+        this.index = index;
+      }
+    }
+    return this.held!.data;
+  }
+
+  /** Releases the tile held, if any. */
+  close(): void {
+    this.held?.release?.();
+    this.held = undefined;
+    this.index = undefined;
+    this.box = undefined;
+  }
+}
+
+const sameIndex = (x: readonly number[], y: readonly number[]) => x.length === y.length && x.every((v, i) => v === y[i]);
 
 /** Walks one pair's runs and moves elements between tiles and a message buffer, resuming where it stopped. */
 class RunCursor {
   private run: Run | undefined;
   private pos = 0;
-  private lastBox: unknown;
-  private lastData: TypedArray | undefined;
+  private readonly tiles: TileHolder;
 
-  constructor(private readonly runs: Iterator<Run>, private readonly lookup: TileLookup, private readonly side: 'src' | 'dst') {}
+  constructor(private readonly runs: Iterator<Run>, lookup: TileLookup, side: 'src' | 'dst') {
+    this.tiles = new TileHolder(lookup, side);
+  }
 
-  private data(r: Run): TypedArray {
-    if (r.box !== this.lastBox) {
-      this.lastBox = r.box;
-      this.lastData = this.lookup(this.side === 'src' ? r.box.srcTile : r.box.dstTile);
-    }
-    return this.lastData!;
+  /** Releases the tile held between rounds. */
+  close(): void {
+    this.tiles.close();
   }
 
   private next(): Run | undefined {
@@ -43,7 +93,7 @@ class RunCursor {
     while (k < n) {
       const r = this.next();
       if (!r) throw new DArrayError(`exchange plan ran out after ${k} of ${n} elements`);
-      const src = this.data(r);
+      const src = this.tiles.of(r);
       const m = Math.min(n - k, r.length - this.pos);
       const s0 = r.srcOffset + this.pos * r.srcStride;
       if (r.srcStride === 1) buf.set(src.subarray(s0, s0 + m), k);
@@ -60,7 +110,7 @@ class RunCursor {
       const r = this.next();
       if (!r) throw new DArrayError(`exchange plan ran out after ${k} of ${n} elements`);
       const m = Math.min(n - k, r.length - this.pos);
-      this.data(r).set(buf.subarray(k, k + m), r.dstOffset + this.pos);
+      this.tiles.of(r).set(buf.subarray(k, k + m), r.dstOffset + this.pos);
       k += m;
       this.pos += m;
     }
@@ -69,15 +119,17 @@ class RunCursor {
 
 /** Copies the elements a rank keeps for itself, run by run, without a buffer. */
 function copyLocal(runs: Iterable<Run>, srcOf: TileLookup, dstOf: TileLookup): void {
-  let box: unknown, src: TypedArray | undefined, dst: TypedArray | undefined;
-  for (const r of runs) {
-    if (r.box !== box) {
-      box = r.box;
-      src = srcOf(r.box.srcTile);
-      dst = dstOf(r.box.dstTile);
+  const src = new TileHolder(srcOf, 'src');
+  const dst = new TileHolder(dstOf, 'dst');
+  try {
+    for (const r of runs) {
+      const s = src.of(r), d = dst.of(r);
+      if (r.srcStride === 1) d.set(s.subarray(r.srcOffset, r.srcOffset + r.length), r.dstOffset);
+      else for (let t = 0; t < r.length; t++) d[r.dstOffset + t] = s[r.srcOffset + t * r.srcStride];
     }
-    if (r.srcStride === 1) dst!.set(src!.subarray(r.srcOffset, r.srcOffset + r.length), r.dstOffset);
-    else for (let t = 0; t < r.length; t++) dst![r.dstOffset + t] = src![r.srcOffset + t * r.srcStride];
+  } finally {
+    src.close();
+    dst.close();
   }
 }
 
@@ -88,10 +140,14 @@ function copyLocal(runs: Iterable<Run>, srcOf: TileLookup, dstOf: TileLookup): v
  */
 export const exchangeTuning = { minChunk: 16384, roundsDivisor: 4 };
 
-/** A tile lookup over a map keyed by tileKey, failing loudly if the plan asks for a tile this rank lacks. */
+/**
+ * A tile lookup over a map keyed by tileKey, failing loudly if the plan asks for a tile this rank lacks. Tiles
+ * of the tile store are pinned (released by the exchange when it moves on), never handed out: a handed-out
+ * array would keep its tile in memory until a garbage collection.
+ */
 export function mapLookup(tiles: Map<string, TypedArray>, what: string): TileLookup {
   return (t) => {
-    const a = tiles.get(tileKey(t));
+    const a = tiles instanceof TileMap ? tiles.pin(tileKey(t)) : tiles.get(tileKey(t));
     if (!a) throw new DArrayError(`${what}: tile [${t.join(', ')}] is not stored on this rank`);
     return a;
   };
@@ -116,12 +172,25 @@ export async function exchange(
   if (rounds === 0) return;
   const senders = counts[me].map((_, d) => new RunCursor(pairRuns(src, dst, map, me, d, srcGeom), srcOf, 'src'));
   const receivers = counts.map((_, s) => new RunCursor(pairRuns(src, dst, map, s, me), dstOf, 'dst'));
+  try {
+    await exchangeRounds(comm, dtype, rounds, chunk, counts, senders, receivers);
+  } finally {
+    for (const c of [...senders, ...receivers]) c.close();
+  }
+}
+
+/** The alltoall rounds of an exchange; a cursor whose pair is done releases its tile at once. */
+async function exchangeRounds(
+  comm: Comm, dtype: Dtype, rounds: number, chunk: number, counts: number[][], senders: RunCursor[], receivers: RunCursor[],
+): Promise<void> {
+  const size = comm.size, me = comm.rank;
   for (let r = 0; r < rounds; r++) {
     const out: TypedArray[] = [];
     for (let d = 0; d < size; d++) {
       const n = d === me ? 0 : Math.max(0, Math.min(chunk, counts[me][d] - r * chunk));
       const buf = allocate(dtype, n);
       if (n > 0) senders[d].pack(buf, n);
+      if ((r + 1) * chunk >= counts[me][d]) senders[d].close();
       out.push(buf);
     }
     const got = (await comm.alltoall(out)) as unknown[];
@@ -134,6 +203,7 @@ export async function exchange(
         throw new DArrayError(`round ${r}: expected ${n} elements, got ${got}`, { rank: me, op: 'exchange', peer: s });
       }
       receivers[s].unpack(buf, n);
+      if ((r + 1) * chunk >= counts[s][me]) receivers[s].close();
     }
   }
 }

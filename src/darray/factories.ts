@@ -5,8 +5,8 @@ import ndarray from 'ndarray';
 import type { Comm } from '../comm/index.js';
 import { ShapeError } from '../errors.js';
 import { allocateDArray, forEachRow } from './alloc.js';
-import type { DArray } from './darray.js';
-import { stridesOf } from './distribution.js';
+import { type DArray, tileBreak, withTiles } from './darray.js';
+import { stridesOf, tileOffset, tileShape } from './distribution.js';
 import { allocate, dtypeOf, type Dtype, isDtype, type TypedArray } from './dtype.js';
 import { exchange, mapLookup } from './exchange.js';
 import { identityMapping, wholeOnRoot } from './exchange-plan.js';
@@ -32,10 +32,22 @@ export async function full(comm: Comm, shape: number[], value: number, opts?: DA
   return fillNew(comm, 'full', shape, value, opts);
 }
 
-function fillNew(comm: Comm, op: string, shape: number[], value: number, opts?: DArrayOptions): DArray {
+async function fillNew(comm: Comm, op: string, shape: number[], value: number, opts?: DArrayOptions): Promise<DArray> {
   const a = allocateDArray(comm, resolveLayout(comm, op, shape, opts));
-  for (const t of a.tiles.values()) t.fill(value);
+  for (const index of a.tileIndices()) {
+    withTiles([a], index, (t) => t.fill(value));
+    await tileBreak();
+  }
   return a;
+}
+
+/** Calls `fn` on each of a's tiles in turn with its offset and shape, one tile in memory at a time. */
+async function eachTile(a: DArray, fn: (data: TypedArray, offset: number[], shape: number[]) => void): Promise<void> {
+  for (const index of a.tileIndices()) {
+    const offset = tileOffset(a.blockSize, index), shape = tileShape(a.shape, a.blockSize, index);
+    withTiles([a], index, (data) => fn(data, offset, shape));
+    await tileBreak();
+  }
 }
 
 /** An array whose element at (i, j, ...) is fn(i, j, ...); each rank evaluates fn for its own elements only. */
@@ -45,16 +57,16 @@ export async function fromFunction(
   if (typeof fn !== 'function') fail(comm, 'fromFunction', 'fn must be a function of the global index');
   const a = allocateDArray(comm, resolveLayout(comm, 'fromFunction', shape, opts));
   const last = shape.length - 1;
-  for (const t of a.localTiles()) {
-    forEachRow(a.shape, t.shape, t.offset, (local, g, _lin, len) => {
-      if (last < 0) { t.data[0] = fn(); return; }
+  await eachTile(a, (data, offset, tshape) => {
+    forEachRow(a.shape, tshape, offset, (local, g, _lin, len) => {
+      if (last < 0) { data[0] = fn(); return; }
       const idx = [...g];
       for (let j = 0; j < len; j++) {
         idx[last] = g[last] + j;
-        t.data[local + j] = fn(...idx);
+        data[local + j] = fn(...idx);
       }
     });
-  }
+  });
   return a;
 }
 
@@ -63,7 +75,7 @@ export interface RandomOptions extends DArrayOptions {
   seed?: number;
 }
 
-function randomArray(comm: Comm, op: string, shape: number[], opts: RandomOptions, normal: boolean): DArray {
+async function randomArray(comm: Comm, op: string, shape: number[], opts: RandomOptions, normal: boolean): Promise<DArray> {
   const seed = opts.seed ?? 0;
   try { seedKey(seed); } catch (e) { fail(comm, op, (e as Error).message); }
   const l = resolveLayout(comm, op, shape, opts);
@@ -72,11 +84,11 @@ function randomArray(comm: Comm, op: string, shape: number[], opts: RandomOption
   const rng = new CounterRng(seed, normal ? STREAM_NORMAL : STREAM_UNIFORM);
   // float32 uniforms use 24 bits so that rounding can never produce 1.0.
   const draw = normal ? (i: number) => rng.normal(i) : l.dtype === 'float32' ? (i: number) => rng.uniform24(i) : (i: number) => rng.uniform(i);
-  for (const t of a.localTiles()) {
-    forEachRow(a.shape, t.shape, t.offset, (local, _g, lin, len) => {
-      for (let j = 0; j < len; j++) t.data[local + j] = draw(lin + j);
+  await eachTile(a, (data, offset, tshape) => {
+    forEachRow(a.shape, tshape, offset, (local, _g, lin, len) => {
+      for (let j = 0; j < len; j++) data[local + j] = draw(lin + j);
     });
-  }
+  });
   return a;
 }
 

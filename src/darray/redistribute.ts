@@ -2,7 +2,7 @@
 // and copy. Each is one exchange in which every element moves once, straight to its new owner.
 
 import { allocateDArray } from './alloc.js';
-import type { DArray } from './darray.js';
+import { type DArray, tileBreak, withTiles } from './darray.js';
 import type { Dtype } from './dtype.js';
 import { exchange, mapLookup } from './exchange.js';
 import { identityMapping, permuteMapping } from './exchange-plan.js';
@@ -37,10 +37,13 @@ export async function redistribute(a: DArray, opts: RedistributeOptions = {}): P
   return out;
 }
 
-/** Collective: an independent copy with the same layout (tile copies, no messages). */
+/** Collective: an independent copy with the same layout (tile copies, no messages, one tile pair in memory at a time). */
 export async function copy(a: DArray): Promise<DArray> {
   const out = allocateDArray(a.comm, { shape: [...a.shape], dtype: a.dtype, blockSize: [...a.blockSize], grid: [...a.grid] });
-  for (const [k, t] of a.tiles) out.tiles.get(k)!.set(t);
+  for (const index of a.tileIndices()) {
+    withTiles([a, out], index, (src, dst) => dst.set(src));
+    await tileBreak();
+  }
   return out;
 }
 

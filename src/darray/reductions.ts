@@ -2,8 +2,8 @@
 // DArray). Tiles are folded locally first; only one number, or one partial per output tile, crosses ranks.
 
 import { allocateDArray } from './alloc.js';
-import type { DArray } from './darray.js';
-import { defaultGrid, prod, tileCounts, tileKey, tileOwner } from './distribution.js';
+import { type DArray, tileBreak, withTiles } from './darray.js';
+import { defaultGrid, prod, tileCounts, tileKey, tileOwner, tileShape } from './distribution.js';
 import type { Dtype } from './dtype.js';
 import { layoutTiles } from './exchange-plan.js';
 import { checkAxis, fail, resolveLayout } from './validate.js';
@@ -43,7 +43,10 @@ function checkOp(a: DArray, op: ReduceOp, what: string): Fold {
 export async function reduceAll(a: DArray, op: ReduceOp): Promise<number> {
   const fold = checkOp(a, op, 'an array');
   let acc = IDENTITY[fold];
-  for (const t of a.tiles.values()) acc = foldTile(fold, acc, t);
+  for (const index of a.tileIndices()) {
+    acc = withTiles([a], index, (t) => foldTile(fold, acc, t));
+    await tileBreak();
+  }
   const total = a.comm.size === 1 ? acc : ((await a.comm.allreduce(acc, fold)) as number);
   return op === 'mean' ? total / a.size : total;
 }
@@ -75,11 +78,14 @@ export async function reduceAxis(a: DArray, op: ReduceOp, axisArg: number): Prom
   }));
   // This rank's partial per output tile, from all its tiles along the axis.
   const partials = new Map<string, Float64Array>();
-  for (const t of a.localTiles()) {
-    const key = tileKey(drop(t.index));
+  for (const index of a.tileIndices()) {
+    const shape = tileShape(a.shape, a.blockSize, index);
+    const key = tileKey(drop(index));
     let p = partials.get(key);
-    if (!p) partials.set(key, (p = new Float64Array(prod(drop(t.shape))).fill(IDENTITY[fold])));
-    foldAxis(fold, t.data, t.shape, axis, p);
+    if (!p) partials.set(key, (p = new Float64Array(prod(drop(shape))).fill(IDENTITY[fold])));
+    const part = p;
+    withTiles([a], index, (t) => foldAxis(fold, t, shape, axis, part));
+    await tileBreak();
   }
   const nAlong = tileCounts(a.shape, a.blockSize)[axis];
   const contributors = (t: number[]) => {
@@ -98,14 +104,15 @@ export async function reduceAxis(a: DArray, op: ReduceOp, axisArg: number): Prom
   });
   const incoming = size === 1 ? outgoing : ((await comm.alltoall(outgoing)) as Float64Array[]);
   const cursor = new Array<number>(size).fill(0);
-  for (const t of out.localTiles()) {
-    const acc = new Float64Array(t.data.length).fill(IDENTITY[fold]);
-    for (const s of [...contributors(t.index)].sort((x, y) => x - y)) {
+  for (const index of out.tileIndices()) {
+    const acc = new Float64Array(prod(tileShape(out.shape, out.blockSize, index))).fill(IDENTITY[fold]);
+    for (const s of [...contributors(index)].sort((x, y) => x - y)) {
       const src = incoming[s];
       for (let i = 0; i < acc.length; i++) acc[i] = combine(fold, acc[i], src[cursor[s] + i]);
       cursor[s] += acc.length;
     }
-    for (let i = 0; i < acc.length; i++) t.data[i] = op === 'mean' ? acc[i] / a.shape[axis] : acc[i];
+    withTiles([out], index, (t) => { for (let i = 0; i < acc.length; i++) t[i] = op === 'mean' ? acc[i] / a.shape[axis] : acc[i]; });
+    await tileBreak();
   }
   incoming.forEach((buf, s) => {
     if (cursor[s] !== buf.length) fail(comm, op, `axis reduction used ${cursor[s]} of ${buf.length} values from rank ${s}`);
