@@ -1,12 +1,13 @@
 // Right-looking tiled Cholesky A = L L^T over the block-cyclic grid: POTRF on the diagonal tile, TRSM on the
 // panel, SYRK/GEMM on the trailing matrix; a priority queue runs the next panel's work first (lookahead).
-import type { DArray } from '../darray/darray.js';
+// Each kernel pins the tiles it uses only while it runs, so under a memory limit the factor spills as it goes.
+import { type DArray, tileBreak, withTiles } from '../darray/darray.js';
 import { tileCounts, tileOwner, tileShape } from '../darray/distribution.js';
 import { NotPositiveDefiniteError } from '../errors.js';
 import * as kernels from '../kernels/index.js';
 import type { FloatArray } from '../kernels/index.js';
 import { TileBoard, isTile, type Mail } from './board.js';
-import { checkFloat, ownTile, privateComm, releaseTiles, shapeError, syncTiles } from './context.js';
+import { checkFloat, privateComm, shapeError } from './context.js';
 import { KernelQueue } from './scheduler.js';
 
 /** Tag space of Cholesky tile messages on the private linalg communicator. */
@@ -28,7 +29,7 @@ export async function cholesky(A: DArray): Promise<DArray> {
     throw shapeError(comm, op, `A needs square tiles, got blockSize [${A.blockSize}]; ` +
       `use A.redistribute({ blockSize: [${Math.min(b, b2)}, ${Math.min(b, b2)}] }) first`);
   }
-  const L = await A.copy();
+  const L = await lowerCopy(A);
   const pcomm = await privateComm(comm);
   const failed = await factor(L, pcomm);
   // Every rank learns the first failing column, also ranks that never touched the failing tiles.
@@ -43,6 +44,25 @@ function lookahead(): number {
   return process.env.DARRAY_CHOLESKY_LOOKAHEAD !== undefined && Number.isInteger(v) && v >= 0 ? v : 1;
 }
 
+/**
+ * A's lower tiles copied into a new array of A's layout, one tile at a time. The upper tiles of the factor are
+ * zero: they stay unmaterialised zero tiles, so they take no memory (and need no copy) unless someone reads them.
+ */
+async function lowerCopy(A: DArray): Promise<DArray> {
+  const L = A.similar();
+  for (const index of A.tileIndices()) {
+    if (index[0] < index[1]) continue;
+    withTiles([A, L], index, (a, l) => l.set(a));
+    await tileBreak();
+  }
+  return L;
+}
+
+/** A panel tile as a kernel reads it: received from its owner, or this rank's own finished tile (i, k) of L. */
+type Operand = FloatArray | readonly [number, number];
+type Failure = { failedColumn: number };
+const isFailure = (x: Operand | Mail): x is Failure => !isTile(x as Mail) && !Array.isArray(x);
+
 /** Factors L in place (lower tiles); returns the first failing global column this rank saw, or n. */
 async function factor(L: DArray, comm: DArray['comm']): Promise<number> {
   const n = L.shape[0];
@@ -53,6 +73,7 @@ async function factor(L: DArray, comm: DArray['comm']): Promise<number> {
   const owner = (i: number, j: number) => tileOwner([i, j], grid);
   const ext = (i: number) => tileShape(L.shape, L.blockSize, [i, 0])[0];
   const tag = (i: number, j: number) => i * nt + j;
+  // The board receives the panel tiles of other ranks; this rank's own tiles stay in L (and may spill there).
   const board = new TileBoard(comm, CHOL_TAG_BASE);
   const queue = new KernelQueue();
   const depth = lookahead();
@@ -61,16 +82,8 @@ async function factor(L: DArray, comm: DArray['comm']): Promise<number> {
   // update follows oldest step first, so each panel's received tiles are dropped as early as possible.
   const prio = (s: number, j: number, i: number) => (j - s <= depth ? [0, j, s, i] : [1, s, j, i]);
 
-  const local: [number, number][] = [];
-  const upper: FloatArray[] = [];
-  for (const t of L.localTiles()) {
-    const [i, j] = t.index;
-    if (i >= j) local.push([i, j]);
-    else upper.push(t.data as FloatArray);
-  }
-  // The factor's upper tiles are zero; they are written on the host, so their device copies are stale.
-  for (const t of upper) t.fill(0);
-  releaseTiles(upper);
+  // Lower tiles only: the upper ones are zero tiles that were never materialised (see lowerCopy).
+  const local = L.tileIndices().filter(([i, j]) => i >= j) as [number, number][];
 
   // Who consumes panel tile (i, k): diagonal ones feed the TRSMs below them; off-diagonal ones the updates
   // of row i (left factor) and of column i (right factor).
@@ -83,74 +96,140 @@ async function factor(L: DArray, comm: DArray['comm']): Promise<number> {
     }
     return c;
   };
+  const remote = (i: number, k: number) => owner(i, k) !== me;
   for (const [i, j] of local) {
-    board.need(tag(i, j), me, 0);
     for (let k = 0; k < j; k++) {
-      board.need(tag(i, k), owner(i, k));
-      board.need(tag(j, k), owner(j, k), i === j ? 0 : 1);
+      if (remote(i, k)) board.need(tag(i, k), owner(i, k));
+      if (remote(j, k)) board.need(tag(j, k), owner(j, k), i === j ? 0 : 1);
     }
-    if (i > j) board.need(tag(j, j), owner(j, j));
+    if (i > j && remote(j, j)) board.need(tag(j, j), owner(j, j));
   }
+  // This rank's finished tiles: each resolves with undefined (the tile is final in L) or a failure notice.
+  const finished = new Map<number, { promise: Promise<Failure | undefined>; resolve: (f: Failure | undefined) => void }>();
+  for (const [i, j] of local) {
+    let resolve!: (f: Failure | undefined) => void;
+    const promise = new Promise<Failure | undefined>((r) => { resolve = r; });
+    finished.set(tag(i, j), { promise, resolve });
+  }
+  const panel = async (i: number, k: number): Promise<Operand | Failure> => {
+    if (remote(i, k)) return (await board.get(tag(i, k))) as FloatArray | Failure;
+    return (await finished.get(tag(i, k))!.promise) ?? [i, k];
+  };
+  const unref = (i: number, k: number) => (remote(i, k) ? board.unref(tag(i, k)) : undefined);
+
+  // Pins of this rank's tiles of L, shared by the kernels and sends that use a tile at the same time. A tile
+  // is in memory only while pinned; the last user drops its device copy (the copy is keyed by the host array,
+  // which a spill and restore replaces) and the pin, after which the tile may spill.
+  const pins = new Map<number, { data: FloatArray; release: () => void; users: number }>();
+  const acquire = (i: number, j: number): FloatArray => {
+    let p = pins.get(tag(i, j));
+    if (!p) {
+      const pin = L.pinTile([i, j]);
+      if (!pin) throw new Error(`rank ${me} cholesky: tile [${i}, ${j}] is not local (internal error)`);
+      p = { data: pin.data as FloatArray, release: pin.release, users: 0 };
+      pins.set(tag(i, j), p);
+    }
+    p.users++;
+    return p.data;
+  };
+  const drop = (i: number, j: number): void => {
+    const p = pins.get(tag(i, j))!;
+    if (--p.users > 0) return;
+    pins.delete(tag(i, j));
+    kernels.release(p.data);
+    p.release();
+  };
+  /**
+   * Runs `kernel` on tile (i, j) of L and its operands as one queued job: this rank's tiles are pinned only
+   * for the job, and the result is brought back to the host (OpenCL) before the pins go, so a spill never
+   * writes a stale tile.
+   */
+  const onTile = (key: number[], i: number, j: number, operands: Operand[],
+    kernel: (t: FloatArray, ops: FloatArray[]) => Promise<void>): Promise<void> =>
+    queue.submit(key, async () => {
+      const held: (readonly [number, number])[] = [];
+      const use = (i: number, j: number): FloatArray => {
+        const data = acquire(i, j);
+        held.push([i, j]);
+        return data;
+      };
+      try {
+        const t = use(i, j);
+        const ops = operands.map((o) => (isTile(o as Mail) ? o as FloatArray : use(o[0], o[1])));
+        await kernel(t, ops);
+        await kernels.sync(t);
+      } finally {
+        for (const [r, c] of held) drop(r, c);
+      }
+    });
+
   let failed = n;
-  const fail = (col: number): Mail => {
+  const fail = (col: number): Failure => {
     failed = Math.min(failed, col);
     return { failedColumn: col };
   };
+  // Finished tiles go to the other ranks that consume them, pinned until their sends complete.
+  const sends: Promise<unknown>[] = [];
+  const publish = (i: number, j: number, mail: Failure | undefined): void => {
+    finished.get(tag(i, j))!.resolve(mail);
+    const dests = new Set<number>();
+    for (const [r, c] of consumers(i, j)) if (remote(r, c)) dests.add(owner(r, c));
+    if (dests.size === 0) return;
+    const data = mail ?? acquire(i, j);
+    const out = Promise.all([...dests].map((d) => comm.send(data, d, CHOL_TAG_BASE + tag(i, j))));
+    sends.push(mail ? out : out.finally(() => drop(i, j)));
+  };
 
   const task = async (i: number, j: number): Promise<void> => {
-    const t = ownTile(L, [i, j], 'cholesky');
     const mi = ext(i);
     const nj = ext(j);
-    let bad: Mail | undefined;
+    let bad: Failure | undefined;
     for (let k = 0; k < j; k++) {
-      const left = await board.get(tag(i, k));
-      const right = i === j ? left : await board.get(tag(j, k));
-      if (!isTile(left)) bad ??= left;
-      else if (!isTile(right)) bad ??= right;
+      const left = await panel(i, k);
+      const right = i === j ? left : await panel(j, k);
+      if (isFailure(left)) bad ??= left;
+      else if (isFailure(right)) bad ??= right;
       else if (!bad) {
         const bk = ext(k);
-        const [l, r] = [left, right];
-        await queue.submit(prio(k, j, i), () => i === j
-          ? kernels.syrk('L', false, nj, bk, -1, { data: l, ld: bk }, 1, { data: t, ld: nj })
-          : kernels.gemm(false, true, mi, nj, bk, -1, { data: l, ld: bk }, { data: r, ld: bk }, 1, { data: t, ld: nj }));
+        await (i === j
+          ? onTile(prio(k, j, i), i, j, [left], (t, [l]) =>
+            kernels.syrk('L', false, nj, bk, -1, { data: l, ld: bk }, 1, { data: t, ld: nj }))
+          : onTile(prio(k, j, i), i, j, [left, right], (t, [l, r]) =>
+            kernels.gemm(false, true, mi, nj, bk, -1, { data: l, ld: bk }, { data: r, ld: bk }, 1, { data: t, ld: nj })));
       }
-      await board.unref(tag(i, k));
-      if (i !== j) await board.unref(tag(j, k));
+      await unref(i, k);
+      if (i !== j) await unref(j, k);
     }
-    let mail: Mail = t;
+    let mail: Failure | undefined;
     // Every declared message is received even after a failure, so none is left to confuse a later call.
-    const d = i > j ? await board.get(tag(j, j)) : undefined;
+    const d = i > j ? await panel(j, j) : undefined;
     if (bad) {
-      mail = fail((bad as { failedColumn: number }).failedColumn);
-      if (i > j) await board.unref(tag(j, j));
+      mail = fail(bad.failedColumn);
     } else if (i === j) {
       try {
-        await queue.submit(prio(j, j, i), () => kernels.potrf('L', nj, { data: t, ld: nj }));
-        await kernels.sync(t);
-        for (let r = 0; r < nj; r++) t.fill(0, r * nj + r + 1, (r + 1) * nj);
-        kernels.release(t);
+        await onTile(prio(j, j, i), i, j, [], async (t) => {
+          await kernels.potrf('L', nj, { data: t, ld: nj });
+          await kernels.sync(t);
+          for (let r = 0; r < nj; r++) t.fill(0, r * nj + r + 1, (r + 1) * nj);
+          kernels.release(t);
+        });
       } catch (e) {
         if (!(e instanceof NotPositiveDefiniteError)) throw e;
         mail = fail(j * b + e.column);
       }
     } else {
       const diag = d!;
-      if (!isTile(diag)) mail = fail(diag.failedColumn);
-      else await queue.submit(prio(j, j, i), () => kernels.trsm('R', 'L', true, 'N', mi, nj, 1, { data: diag, ld: nj },
-        { data: t, ld: nj }));
-      await board.unref(tag(j, j));
+      if (isFailure(diag)) mail = fail(diag.failedColumn);
+      else await onTile(prio(j, j, i), i, j, [diag], (t, [dd]) => kernels.trsm('R', 'L', true, 'N', mi, nj, 1,
+        { data: dd, ld: nj }, { data: t, ld: nj }));
     }
-    const dests = new Set<number>();
-    for (const [r, c] of consumers(i, j)) dests.add(owner(r, c));
-    await board.publish(tag(i, j), mail, dests);
+    if (i > j) await unref(j, j);
+    publish(i, j, mail);
   };
 
   // A failure other than a non-positive pivot (a dead peer, a backend error) fails this rank at once; the
   // launcher then stops the job, so waiting tasks never hang.
   await Promise.all(local.map(([i, j]) => task(i, j)));
-  await board.drain();
-  const tiles = local.map(([i, j]) => ownTile(L, [i, j], 'cholesky'));
-  await syncTiles(tiles);
-  releaseTiles(tiles);
+  await Promise.all(sends);
   return failed;
 }
