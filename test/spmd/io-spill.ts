@@ -1,7 +1,8 @@
 // spmd: ranks=1,2,3,4 timeout=240
 // SPMD test of spilling: with each rank's memory limit at half its share of a matrix, elementwise operations,
 // reductions, redistribute, matmul and a Cholesky complete with the serial reference's answer while tiles
-// spill and come back; a file-backed array larger than the limit is reduced tile by tile.
+// spill and come back, the Cholesky and elementwise operations without holding much more than the limit;
+// a file-backed array larger than the limit is reduced tile by tile.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +13,7 @@ import { finalize, init } from '../../src/comm/index.js';
 import { fromFunction } from '../../src/darray/index.js';
 import { memoryStats, open, save, setMemoryLimit } from '../../src/darray/io/index.js';
 import * as ref from '../../src/kernels/reference.js';
+import { tileStore } from '../../src/darray/store/index.js';
 import { cholesky, matmul } from '../../src/linalg/index.js';
 import { dense, expectClose, hashVal } from './_linalg.js';
 
@@ -29,21 +31,35 @@ const share = Math.ceil((n * n * 8) / comm.size);
 // The matrix is twice the limit on every rank (ranks share it about evenly on the default grid).
 setMemoryLimit(Math.floor(share / 2));
 
+// Most tile bytes resident at once per operation, checked against the limit: tiles must spill as the
+// operation goes, not be held until it ends. The slack is the tiles that kernels and sends in flight pin.
+const peaks: string[] = [];
+async function withinLimit<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  await settle();
+  tileStore.resetPeak();
+  const r = await fn();
+  const { peakResidentBytes: peak, limit } = memoryStats();
+  const bound = 1.5 * limit + 4 * b * b * 8;
+  if (peak > bound) throw new Error(`rank ${me}: ${what} held ${peak} B of tiles at once, limit ${limit} B (bound ${bound} B)`);
+  peaks.push(`${what} ${(peak / limit).toFixed(2)}`);
+  return r;
+}
+
 const spd = (i: number, j: number) => (i === j ? n : 0) + hashVal(Math.min(i, j), Math.max(i, j), 3);
 const A = await fromFunction(comm, [n, n], spd, { blockSize: [b, b] });
 await settle();
 const a = await dense(A);                   // collected on every rank: the serial reference's input
 
 // Cholesky against serial POTRF.
-const L = await cholesky(A);
+const L = await withinLimit('cholesky', () => cholesky(A));
 const want = Float64Array.from(a.data);
 ref.potrf('L', n, { data: want, ld: n });
 for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) want[i * n + j] = 0;
 expectClose(comm, 'cholesky under the memory limit', (await dense(L)).data, want, 1e-11);
 
 // Elementwise, reductions, redistribute, matmul.
-const B = await A.map((x) => 2 * x - 1);
-const C = await A.add(B);
+const B = await withinLimit('map', () => A.map((x) => 2 * x - 1));
+const C = await withinLimit('add', () => A.add(B));
 await settle();
 const c = (await dense(C)).data;
 for (let k = 0; k < n * n; k++) {
@@ -51,7 +67,7 @@ for (let k = 0; k < n * n; k++) {
 }
 let serialSum = 0;
 for (const x of a.data) serialSum += x;
-const s = await A.sum();
+const s = await withinLimit('sum', () => A.sum());
 if (Math.abs(s - serialSum) > 1e-9 * Math.abs(serialSum)) throw new Error(`rank ${me}: sum ${s}, serial ${serialSum}`);
 const R = await A.redistribute({ blockSize: [48, 40] });
 expectClose(comm, 'redistribute under the memory limit', (await dense(R)).data, a.data, 0);
@@ -83,8 +99,10 @@ try {
   if (me === 0) fs.rmSync(dir, { recursive: true, force: true });
 }
 const all = await comm.gather(memoryStats(), 0);
+const allPeaks = await comm.gather(peaks.join(', '), 0);
 if (me === 0) {
   console.log(`io-spill: cholesky/map/add/sum/redistribute/matmul/open correct at limit ${Math.floor(share / 2)} B per rank on ${comm.size} ranks; ` +
-    `spills per rank ${all!.map((x) => x.spills).join(',')}, restores ${all!.map((x) => x.restores).join(',')}`);
+    `spills per rank ${all!.map((x) => x.spills).join(',')}, restores ${all!.map((x) => x.restores).join(',')}; ` +
+    `peak over limit per rank: ${(allPeaks as string[]).map((p, r) => `[${r}] ${p}`).join('; ')}`);
 }
 await finalize();
