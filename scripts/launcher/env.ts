@@ -1,6 +1,7 @@
 // The environment each rank starts with: the launcher -> rank seam of docs/internal-interfaces.md.
 
 import os from 'node:os';
+import type { JobKeys } from '../../src/comm/security.js';
 import { isLocalHost, type Placement } from './hosts.js';
 
 export interface JobEnv {
@@ -10,13 +11,15 @@ export interface JobEnv {
   rundir: string;
   transport: 'ipc' | 'tcp';
   traceDir?: string;
+  /** tcp jobs: each rank's CURVE keys, handed over privately (a 0600 file here, the remote guard's stdin there). */
+  keys?: JobKeys[];
   /** -x exports, values already resolved. */
   exports: Record<string, string>;
 }
 
 /** Variables owned by the launcher: never inherited from the launcher's own environment. */
 const OWNED = ['DARRAY_RANK', 'DARRAY_SIZE', 'DARRAY_JOB_ID', 'DARRAY_ROOT', 'DARRAY_RUNDIR',
-  'DARRAY_LOCAL_RANK', 'DARRAY_LOCAL_SIZE', 'DARRAY_TRANSPORT', 'DARRAY_HOST', 'DARRAY_TRACE_DIR'];
+  'DARRAY_LOCAL_RANK', 'DARRAY_LOCAL_SIZE', 'DARRAY_TRANSPORT', 'DARRAY_HOST', 'DARRAY_TRACE_DIR', 'DARRAY_KEYFILE'];
 
 /** Resolves `-x VAR` (no value) from the launcher's environment; a missing variable is an error. */
 export function resolveExports(list: { name: string; value?: string }[], env: NodeJS.ProcessEnv): Record<string, string> {
@@ -65,6 +68,8 @@ export function rankVariables(job: JobEnv, p: Placement, userEnv: NodeJS.Process
   vars.DARRAY_LOCAL_SIZE = String(p.localSize);
   vars.DARRAY_TRANSPORT = job.transport;
   if (job.transport === 'tcp') vars.DARRAY_HOST = hostAddress(p.host, true);
+  // Where the rank finds its keys: a path, never the keys themselves (command lines and environments are visible).
+  if (job.keys) vars.DARRAY_KEYFILE = p.local ? `${job.rundir}/keys-${p.rank}.json` : `${vars.DARRAY_RUNDIR}/keys.json`;
   if (job.traceDir !== undefined) vars.DARRAY_TRACE_DIR = job.traceDir;
   return vars;
 }

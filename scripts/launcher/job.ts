@@ -18,6 +18,7 @@ import { Reaper } from './reaper.js';
 import { makeRunDir, removeRunDir } from './rundir.js';
 import { shellJoin, shellSplit } from './shell.js';
 import { mergeTraceDir } from './trace-merge.js';
+import { makeJobKeys, writeKeyFile } from '../../src/comm/security.js';
 
 export const TIMEOUT_EXIT = 110;
 /** Time between SIGTERM and SIGKILL when stopping ranks. */
@@ -124,7 +125,9 @@ class Job {
   private spawnRank(p: Placement): Rank {
     const vars = rankVariables(this.job, p, this.io.env);
     let child: ChildProcess;
+    const keys = this.job.keys?.[p.rank];
     if (p.local) {
+      if (keys) writeKeyFile(vars.DARRAY_KEYFILE, keys);
       child = spawn(this.command[0], this.command.slice(1), {
         cwd: this.io.cwd, env: localRankEnv(this.job, p, this.io.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true,
       });
@@ -137,6 +140,9 @@ class Job {
         cwd: this.io.cwd, env: this.io.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true,
       });
       child.stdin!.on('error', () => { /* the agent is gone; its exit is handled below */ });
+      // The remote guard writes these to its 0600 DARRAY_KEYFILE before it starts the rank: through the agent's
+      // stdin, so the keys never appear on a command line or in an environment.
+      if (keys) child.stdin!.write(`KEYS ${Buffer.from(JSON.stringify(keys)).toString('base64')}\n`);
     }
     const prefix = this.opts.tagOutput ? `[${p.rank}] ` : '';
     const rank: Rank = { p, child, pid: child.pid, stopSent: false, failed: false, closed: false,
@@ -320,7 +326,7 @@ export async function runJob(opts: LaunchOptions, io: JobIO = {
       fs.mkdirSync(traceDir, { recursive: true });
     }
     const job: JobEnv = { jobId: crypto.randomBytes(8).toString('hex'), size: places.length, root, rundir,
-      transport: multiHost ? 'tcp' : 'ipc', traceDir, exports };
+      transport: multiHost ? 'tcp' : 'ipc', traceDir, exports, keys: multiHost ? makeJobKeys(places.length) : undefined };
     const code = await new Job(opts, io, job, command, places).run();
     return traceDir === undefined ? code : finishTrace(traceDir, path.resolve(io.cwd, opts.trace!), code, io);
   } finally {

@@ -24,13 +24,51 @@ function cleanup() {
   }
 }
 
-// Own process group, so the whole program (its children too) can be signalled.
-const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+// Own process group, so the whole program (its children too) can be signalled. In a CURVE-secured job the
+// launcher's first stdin line carries this rank's keys; the program starts once they are in its 0600 key file.
+let child;
+const keyFile = process.env.DARRAY_KEYFILE;
+function start() {
+  child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+  child.on('error', (err) => {
+    process.stderr.write(`remote-guard on ${os.hostname()}: cannot start ${cmd}: ${err.message}\n`);
+    cleanup();
+    process.exit(127);
+  });
+  child.on('exit', (code, signal) => {
+    clearTimeout(killTimer);
+    // Leave nothing behind from this rank's group.
+    signalGroup('SIGKILL');
+    cleanup();
+    process.exit(signal ? 128 + (os.constants.signals[signal] ?? 0) : (code ?? 1));
+  });
+}
+function takeKeys(line) {
+  try {
+    const text = Buffer.from(line.slice('KEYS '.length), 'base64').toString('utf8');
+    JSON.parse(text); // well-formed, or refuse to start
+    const fd = fs.openSync(keyFile, 'wx', 0o600);
+    fs.writeSync(fd, text);
+    fs.closeSync(fd);
+  } catch (err) {
+    process.stderr.write(`remote-guard on ${os.hostname()}: cannot write the key file ${keyFile}: ${err.message}\n`);
+    cleanup();
+    process.exit(126);
+  }
+  start();
+}
 let killTimer;
+if (!keyFile) start();
 function signalGroup(sig) {
+  if (!child) return;
   try { process.kill(-child.pid, sig); } catch { /* already gone */ }
 }
 function stop() {
+  if (!child) {
+    // Told to stop before the keys came: nothing was started.
+    cleanup();
+    process.exit(143);
+  }
   signalGroup('SIGTERM');
   killTimer ??= setTimeout(() => {
     signalGroup('SIGKILL');
@@ -43,19 +81,6 @@ function stop() {
   }, 2000);
 }
 
-child.on('error', (err) => {
-  process.stderr.write(`remote-guard on ${os.hostname()}: cannot start ${cmd}: ${err.message}\n`);
-  cleanup();
-  process.exit(127);
-});
-child.on('exit', (code, signal) => {
-  clearTimeout(killTimer);
-  // Leave nothing behind from this rank's group.
-  signalGroup('SIGKILL');
-  cleanup();
-  process.exit(signal ? 128 + (os.constants.signals[signal] ?? 0) : (code ?? 1));
-});
-
 let buffered = '';
 process.stdin.setEncoding('utf8');
 process.stdin.on('data', (text) => {
@@ -64,7 +89,8 @@ process.stdin.on('data', (text) => {
   while ((nl = buffered.indexOf('\n')) >= 0) {
     const line = buffered.slice(0, nl).trim();
     buffered = buffered.slice(nl + 1);
-    if (line === 'USR2') { try { process.kill(child.pid, 'SIGUSR2'); } catch { /* gone */ } }
+    if (!child && keyFile && line.startsWith('KEYS ')) takeKeys(line);
+    else if (line === 'USR2') { if (child) try { process.kill(child.pid, 'SIGUSR2'); } catch { /* gone */ } }
     else if (line === 'TERM') stop();
     else if (line === 'KILL') signalGroup('SIGKILL');
   }

@@ -18,6 +18,7 @@ export interface RankEnv {
   rundir: string; // directory for this job's ipc sockets ('' for tcp jobs)
   ownsRundir: boolean; // true when no launcher of ours made rundir: the ranks make it and rank 0 removes it
   host: string; // address other ranks reach this one at (tcp)
+  keyFile: string; // tcp jobs of our launcher: private 0600 file with this rank's CURVE keys ('' when none)
   localRank: number;
   localSize: number;
   peerTimeoutMs: number;
@@ -134,7 +135,7 @@ export function detectEnv(vars: Vars, sys: SysInfo): RankEnv {
     localSize: localSize ?? 1,
   };
   if (size === 1) {
-    return { ...base, jobId: vars.DARRAY_JOB_ID || 'lone', root: '', transport: 'ipc', rundir: '', ownsRundir: false, host: '127.0.0.1' };
+    return { ...base, jobId: vars.DARRAY_JOB_ID || 'lone', root: '', transport: 'ipc', rundir: '', ownsRundir: false, host: '127.0.0.1', keyFile: '' };
   }
 
   let jobId: string;
@@ -170,5 +171,6 @@ export function detectEnv(vars: Vars, sys: SysInfo): RankEnv {
     const loopback = rootHost === '' || rootHost === 'localhost' || rootHost.startsWith('127.') || rootHost === '::1';
     host = loopback ? '127.0.0.1' : sys.hostname;
   }
-  return { ...base, jobId, root, transport, rundir, ownsRundir, host };
+  const keyFile = transport === 'tcp' ? vars.DARRAY_KEYFILE ?? '' : '';
+  return { ...base, jobId, root, transport, rundir, ownsRundir, host, keyFile };
 }

@@ -39,6 +39,9 @@ export interface PendingRecv {
   ms: number;
 }
 
+/** Context ids come in pairs (tags.ts): odd ids carry a communicator's collective calls. */
+const isCollective = (ctx: number): boolean => ctx % 2 === 1;
+
 const matches = (p: { src: number; tag: number }, m: { src: number; tag: number }): boolean =>
   (p.src === ANY_SOURCE || p.src === m.src) && (p.tag === ANY_TAG || p.tag === m.tag);
 
@@ -105,7 +108,8 @@ export class Matcher {
 
   /**
    * Posts a receive: takes the earliest queued match, else waits. Rejects at once when the message can only come
-   * from a lost peer (an exact failed source, or ANY_SOURCE on a context with a failed member).
+   * from a lost peer (an exact failed source, or ANY_SOURCE on a context with a failed member), and for any
+   * collective call on a communicator with a failed member.
    */
   post(ctx: number, src: number, tag: number, op: string): Promise<Incoming> {
     const s = this.state(ctx);
@@ -116,31 +120,43 @@ export class Matcher {
       m.onConsume?.();
       return Promise.resolve(m);
     }
-    const lost = this.lostPeerFor(s, src);
+    const lost = this.lostPeerFor(s, ctx, src);
     if (lost !== undefined) return Promise.reject(this.failure(lost, op, tag));
     return new Promise<Incoming>((resolve, reject) => {
       s.posted.push({ ctx, src, tag, op, since: Date.now(), resolve, reject });
     });
   }
 
-  private lostPeerFor(s: CtxState, src: number): number | undefined {
-    if (src !== ANY_SOURCE) return this.failed.has(src) ? src : undefined;
+  private lostPeerFor(s: CtxState, ctx: number, src: number): number | undefined {
+    if (src !== ANY_SOURCE && !isCollective(ctx)) return this.failed.has(src) ? src : undefined;
+    if (src !== ANY_SOURCE && this.failed.has(src)) return src;
     for (const f of this.failed) if (!s.members || s.members.has(f)) return f;
     return undefined;
   }
 
-  /** Marks `peer` lost and rejects every posted receive that can now never be satisfied. */
+  /**
+   * Marks `peer` lost and rejects every posted receive that can now never be satisfied, and every receive of a
+   * collective call on a communicator the peer belongs to: the rank it waits on may itself wait on the lost
+   * one, so no collective that includes a lost rank may block (ULFM's rule), on any of its ranks.
+   */
   failPeer(peer: number): void {
     this.failed.add(peer);
-    for (const s of this.contexts.values()) {
+    for (const [ctx, s] of this.contexts) {
+      const member = !s.members || s.members.has(peer);
       const keep: Posted[] = [];
       for (const p of s.posted) {
-        if (p.src === peer || (p.src === ANY_SOURCE && (!s.members || s.members.has(peer)))) {
+        if (p.src === peer || ((p.src === ANY_SOURCE || isCollective(ctx)) && member)) {
           p.reject(this.failure(peer, p.op, p.tag));
         } else keep.push(p);
       }
       s.posted = keep;
     }
+  }
+
+  /** True when world rank `peer` is a member of the communicator of `ctx` (or its members are not known yet). */
+  includes(ctx: number, peer: number): boolean {
+    const m = this.contexts.get(ctx)?.members;
+    return !m || m.has(peer);
   }
 
   isFailed(peer: number): boolean {

@@ -7,6 +7,7 @@ import { CommError, PeerFailedError, ProtocolError, TimeoutError } from '../erro
 import { traceRecv, traceSend } from '../trace/recorder.js';
 import type { RankEnv } from './env.js';
 import { Matcher, type Incoming } from './p2p.js';
+import { clientOptions, readKeyFile, serverOptions, startZap, stopZap, type JobKeys } from './security.js';
 import { ANY_SOURCE, WORLD_CONTEXT } from './tags.js';
 import {
   decodeBody, decodeHeader, dtypeOf, encodeBody, encodeControl, encodeHeader, jobHash, Kind,
@@ -113,7 +114,9 @@ class Peer {
   reason = '';
   byeReceived = false;
   byeWaiter?: () => void;
-  readonly acks = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  readonly acks = new Map<number, { resolve: () => void; reject: (e: Error) => void; ctx: number; op: string; tag: number }>();
+  /** Sequence number the next data message from this peer must carry: replays and forgeries are refused. */
+  expect = 0;
   readonly sends = new Set<PendingSend>();
   constructor(readonly rank: number, readonly data: Stream, readonly ctl: Stream) {}
 }
@@ -138,6 +141,9 @@ export class Transport {
   private closed = false;
   private ownFiles: string[] = [];
   private readonly hbIntervalMs: number;
+  /** CURVE keys of a tcp job (undefined on ipc, and for tcp jobs started without our launcher's keys). */
+  private keys?: JobKeys;
+  private zapUser = false;
   dropped = 0;
 
   private constructor(readonly env: RankEnv) {
@@ -170,8 +176,11 @@ export class Transport {
     const { env } = this;
     let dataAddr: string;
     let ctlAddr: string;
-    this.dataIn = new zmq.Pull({ linger: 0 });
-    this.ctlIn = new zmq.Pull({ linger: 0, receiveHighWaterMark: 0 }); // acks are tiny and must never stall
+    if (env.transport === 'tcp') await this.secure();
+    // Listening sockets are CURVE servers on tcp: only clients holding one of this job's keys get through (ZAP).
+    const server = this.keys ? serverOptions(this.keys) : {};
+    this.dataIn = new zmq.Pull({ linger: 0, ...server });
+    this.ctlIn = new zmq.Pull({ linger: 0, receiveHighWaterMark: 0, ...server }); // acks are tiny and must never stall
     this.sockets.push(this.dataIn, this.ctlIn);
     if (env.transport === 'ipc') {
       prepareRundir(env.rundir, this.rank);
@@ -201,6 +210,7 @@ export class Transport {
       // The data stream has none, so that a receiver that is slow to drain (backpressure) is not taken for dead.
       const mk = (addr: string, control: boolean): zmq.Push => {
         const s = new zmq.Push({
+          ...(this.keys ? clientOptions(this.keys) : {}),
           sendTimeout: SEND_POLL_MS,
           linger: 0,
           sendHighWaterMark: control ? 0 : 1000,
@@ -232,13 +242,39 @@ export class Transport {
     }
   }
 
+  /**
+   * Reads this rank's CURVE keys (the launcher's private file, removed once read) and starts the ZAP allow-list.
+   * A tcp job without keys (started by Slurm or Open MPI with DARRAY_ROOT=tcp://...) runs unauthenticated, and
+   * says so once.
+   */
+  private async secure(): Promise<void> {
+    const { env } = this;
+    if (!env.keyFile) {
+      if (this.rank === 0) process.stderr.write(`[rank 0] darray: warning: tcp job without CURVE keys (no DARRAY_KEYFILE from darray-run): its sockets accept any client that can reach ${env.host}\n`);
+      return;
+    }
+    this.keys = readKeyFile(env.keyFile, this.rank);
+    rmSync(env.keyFile, { force: true });
+    await startZap(this.keys.allow, (line) => this.complain(`ZAP: ${line}`));
+    this.zapUser = true;
+  }
+
+  /** Closes every socket of this rank and leaves the process's ZAP handler. */
+  private closeSockets(): void {
+    for (const s of this.sockets) s.close();
+    if (this.zapUser) {
+      this.zapUser = false;
+      stopZap();
+    }
+  }
+
   /** Rank 0 gathers every rank's endpoints on a ROUTER at DARRAY_ROOT and hands out the table. */
   private async rendezvous(data: string, ctl: string): Promise<{ data: string[]; ctl: string[] }> {
     const { env } = this;
     const deadline = Date.now() + env.connectTimeoutMs;
     const hello = { job: env.jobId, epoch: env.epoch, rank: this.rank, size: this.size, data, ctl };
     if (this.rank === 0) {
-      const router = new zmq.Router({ mandatory: true, linger: 2000 });
+      const router = new zmq.Router({ mandatory: true, linger: 2000, ...(this.keys ? serverOptions(this.keys) : {}) });
       try {
         await router.bind(env.root);
         if (env.root.startsWith('ipc://')) this.ownFiles.push(env.root.slice(6));
@@ -271,7 +307,7 @@ export class Transport {
         router.close();
       }
     }
-    const dealer = new zmq.Dealer({ linger: 0, receiveTimeout: env.connectTimeoutMs });
+    const dealer = new zmq.Dealer({ linger: 0, receiveTimeout: env.connectTimeoutMs, ...(this.keys ? clientOptions(this.keys) : {}) });
     try {
       dealer.connect(env.root);
       await dealer.send(Buffer.from(helloCodec.pack(hello)));
@@ -339,7 +375,7 @@ export class Transport {
   private async sendAcked(peer: Peer, seq: number, frames: Buffer[], ctx: number, tag: number, op: string): Promise<void> {
     const pend: PendingSend = { op, ctx, tag, since: Date.now() };
     peer.sends.add(pend);
-    const acked = new Promise<void>((resolve, reject) => peer.acks.set(seq, { resolve, reject }));
+    const acked = new Promise<void>((resolve, reject) => peer.acks.set(seq, { resolve, reject, ctx, op, tag }));
     acked.catch(() => undefined); // observed below; no unhandled rejection if the stream fails first
     try {
       await peer.data.push(frames);
@@ -353,6 +389,8 @@ export class Transport {
   }
 
   private sendError(e: unknown, peer: Peer, op: string, tag: number): Error {
+    // A collective send failed for the loss of another member: that member is the one to name.
+    if (e instanceof PeerFailedError && e.peer !== peer.rank && !peer.failure) return e;
     if (e instanceof PeerFailedError || peer.failure) return this.peerError(peer.rank, op, tag);
     if (e instanceof CommError) return e;
     return new CommError(`send failed: ${(e as Error).message}`, { rank: this.rank, op, peer: peer.rank, tag }, { cause: e });
@@ -437,6 +475,15 @@ export class Transport {
     const h = decodeHeader(frames[0], { rank: this.rank });
     const peer = this.admit(h);
     if (!peer) return;
+    if (h.kind !== Kind.Bye) {
+      // One ordered stream per peer: anything but the next number is a replay, a stale copy or a forgery. It is
+      // refused without failing the peer, whose real messages keep their numbers.
+      if (h.seq !== peer.expect) {
+        this.dropped++;
+        throw new ProtocolError(`refused a message with sequence number ${h.seq}, expected ${peer.expect} (replayed, stale or forged)`, { rank: this.rank, op: 'receive', peer: h.src, tag: h.tag });
+      }
+      peer.expect++;
+    }
     if (h.kind === Kind.Bye) {
       peer.byeReceived = true;
       peer.byeWaiter?.();
@@ -506,6 +553,17 @@ export class Transport {
     this.matcher.failPeer(r);
     for (const a of p.acks.values()) a.reject(p.failure);
     p.acks.clear();
+    // A collective send to a live rank waits for an ack that rank may never give (it waits on the lost one):
+    // every collective call on a communicator that includes `r` fails, on every rank (see Matcher.failPeer).
+    for (const q of this.peers) {
+      if (!q || q === p) continue;
+      for (const [seq, a] of q.acks) {
+        if (a.ctx % 2 === 1 && this.matcher.includes(a.ctx, r)) {
+          q.acks.delete(seq);
+          a.reject(this.peerError(r, a.op, a.tag));
+        }
+      }
+    }
     p.data.drain(p.failure);
     p.ctl.drain(p.failure);
     p.byeWaiter?.();
@@ -540,7 +598,7 @@ export class Transport {
       p?.data.drain(this.closedError('abort'));
       p?.ctl.drain(this.closedError('abort'));
     }
-    for (const s of this.sockets) s.close();
+    this.closeSockets();
     for (const f of this.ownFiles) rmSync(f, { force: true });
     if (this.env.ownsRundir && this.rank === 0 && this.env.rundir) rmSync(this.env.rundir, { recursive: true, force: true });
   }
@@ -572,7 +630,7 @@ export class Transport {
         p.ctl.sock.linger = 1000;
       }
     }
-    for (const s of this.sockets) s.close();
+    this.closeSockets();
     for (const f of this.ownFiles) rmSync(f, { force: true });
     if (this.env.ownsRundir && this.rank === 0 && this.env.rundir) rmSync(this.env.rundir, { recursive: true, force: true });
   }
