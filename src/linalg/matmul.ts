@@ -1,11 +1,12 @@
 // Distributed matrix product by SUMMA on the 2-D process grid: panels of A travel along grid rows and panels
-// of B along grid columns, the next panel's broadcasts in flight while this panel's local GEMMs run.
-import type { DArray } from '../darray/darray.js';
+// of B along grid columns, the next panel's broadcasts in flight while this panel's local GEMMs run. Tiles are
+// read through the tile store one at a time (pinned only while a kernel uses them), so a memory limit holds.
+import { type DArray, tileBreak, withTiles } from '../darray/darray.js';
 import { empty } from '../darray/factories.js';
 import { gridCoords, tileCounts, tileShape } from '../darray/distribution.js';
 import * as kernels from '../kernels/index.js';
 import type { FloatArray, Mat } from '../kernels/index.js';
-import { allocLike, checkFloat, checkPair, gridComms, ownTile, releaseTiles, shapeError, syncTiles } from './context.js';
+import { allocLike, checkFloat, checkPair, gridComms, releaseTiles, shapeError } from './context.js';
 import { KernelQueue } from './scheduler.js';
 import { sameLayout, toLayout } from './layout.js';
 
@@ -73,10 +74,12 @@ export async function matmul(A: DArray, B: DArray, opts: MatmulOptions = {}): Pr
     // copy of out, then write the tiles back (same layout, so tile for tile).
     const tmp = await out.copy();
     await summa(opA, opB, tmp, alpha, beta, true);
-    for (const t of tmp.localTiles()) {
-      const dst = out.tile(t.index) as FloatArray;
-      dst.set(t.data);
-      kernels.release(dst);
+    for (const index of tmp.tileIndices()) {
+      withTiles([tmp, out], index, (src, dst) => {
+        dst.set(src);
+        kernels.release(dst as FloatArray);
+      });
+      await tileBreak();
     }
     return out;
   }
@@ -102,15 +105,30 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
   const rowsOf = (i: number) => tileShape(C.shape, C.blockSize, [i, 0])[0];
   const colsOf = (j: number) => tileShape(C.shape, C.blockSize, [0, j])[1];
   const widthOf = (k: number) => tileShape(A.shape, A.blockSize, [0, k])[1];
-  const cTiles = new Map<string, FloatArray>();
-  for (const i of I) for (const j of J) cTiles.set(`${i},${j}`, ownTile(C, [i, j], 'matmul'));
+  // A kernel's C tile is pinned only while the kernel runs, and brought home (OpenCL) before the pin goes, so
+  // under a memory limit it can spill between steps without a stale host copy.
+  const onC = (i: number, j: number, fn: (c: FloatArray) => Promise<void>) => async (): Promise<void> => {
+    const pin = pinned(C, [i, j]);
+    const c = pin.data as FloatArray;
+    try {
+      await fn(c);
+      await kernels.sync(c);
+    } finally {
+      kernels.release(c);
+      pin.release();
+    }
+  };
+  // Device copies of the tiles are brought home first: packing and the kernels below read the host arrays.
+  await syncStored(A);
+  await syncStored(B);
+  if (hasC) await syncStored(C);
 
   if (kt === 0) {
     // An empty inner dimension: the product is zero, so C is beta C.
-    for (const t of cTiles.values()) {
-      if (hasC) await kernels.sync(t);
-      for (let x = 0; x < t.length; x++) t[x] = beta === 0 ? 0 : beta * t[x];
-      kernels.release(t);
+    for (const i of I) {
+      for (const j of J) {
+        await onC(i, j, async (t) => { for (let x = 0; x < t.length; x++) t[x] = beta === 0 ? 0 : beta * t[x]; })();
+      }
     }
     return;
   }
@@ -139,7 +157,7 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
     return fresh;
   };
   // One step's operands: op A rows (one Mat per local tile row) and B columns (one per local tile column).
-  interface Panel { a: Mat[]; b: Mat[]; kc: number; owned: FloatArray[] }
+  interface Panel { a: Mat[]; b: Mat[]; kc: number; owned: FloatArray[]; pins: { data: FloatArray; release: () => void }[] }
   const fetch = async (ks: number[], s: number): Promise<Panel> => {
     const kc = ks.reduce((sum, k) => sum + widthOf(k), 0);
     const qa = ks[0] % pc;
@@ -161,10 +179,11 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
       I.forEach((i, ii) => {
         let co = 0;
         for (const k of ks) {
-          const t = ownTile(A, [i, k], 'matmul');
           const w = widthOf(k);
           const r = rowsOf(i);
-          for (let x = 0; x < r; x++) ap!.set(t.subarray(x * w, x * w + w), aOff[ii] + x * kc + co);
+          withTiles([A], [i, k], (t) => {
+            for (let x = 0; x < r; x++) ap!.set(t.subarray(x * w, x * w + w), aOff[ii] + x * kc + co);
+          });
           co += w;
         }
       });
@@ -174,7 +193,7 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
       J.forEach((j, jj) => {
         let ro = 0;
         for (const k of ks) {
-          bp!.set(ownTile(B, [k, j], 'matmul'), bOff[jj] + ro * colsOf(j));
+          withTiles([B], [k, j], (t) => bp!.set(t, bOff[jj] + ro * colsOf(j)));
           ro += widthOf(k);
         }
       });
@@ -184,19 +203,24 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
       col.size > 1 ? col.bcast(bp ?? null, pb) : bp,
     ]);
     const owned = [a, b].filter((x): x is FloatArray => x !== undefined && x !== null);
+    // Operand tiles used directly stay pinned for this step's GEMMs only.
+    const pins: Panel['pins'] = [];
+    const direct = (X: DArray, index: number[]): FloatArray => {
+      const p = pinned(X, index);
+      pins.push(p as Panel['pins'][number]);
+      return p.data as FloatArray;
+    };
     return {
       kc,
       owned: owned as FloatArray[],
-      a: I.map((i, ii) => (aDirect ? { data: ownTile(A, [i, ks[0]], 'matmul'), ld: kc }
+      pins,
+      a: I.map((i, ii) => (aDirect ? { data: direct(A, [i, ks[0]]), ld: kc }
         : { data: a as FloatArray, offset: aOff[ii], ld: kc })),
-      b: J.map((j, jj) => (bDirect ? { data: ownTile(B, [ks[0], j], 'matmul'), ld: colsOf(j) }
+      b: J.map((j, jj) => (bDirect ? { data: direct(B, [ks[0], j]), ld: colsOf(j) }
         : { data: b as FloatArray, offset: bOff[jj], ld: colsOf(j) })),
     };
   };
 
-  // Operand tiles are read on the host when packed: bring device copies home first (no-op on cpu).
-  await syncTiles([...localTiles(A), ...localTiles(B)]);
-  if (hasC) await syncTiles(cTiles.values());
   const queue = new KernelQueue();
   let next = fetch(steps[0], 0);
   for (let s = 0; s < steps.length; s++) {
@@ -205,20 +229,41 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
     const b0 = s === 0 ? (hasC ? beta : 0) : 1;
     const jobs: Promise<void>[] = [];
     I.forEach((i, ii) => J.forEach((j, jj) => {
-      const c = cTiles.get(`${i},${j}`)!;
       const mi = rowsOf(i);
       const nj = colsOf(j);
-      jobs.push(queue.submit([s], () => kernels.gemm(false, false, mi, nj, panel.kc, alpha, panel.a[ii], panel.b[jj],
-        b0, { data: c, ld: nj })));
+      jobs.push(queue.submit([s], onC(i, j, (c) => kernels.gemm(false, false, mi, nj, panel.kc, alpha, panel.a[ii],
+        panel.b[jj], b0, { data: c, ld: nj }))));
     }));
-    await Promise.all(jobs);
-    // Panels are dropped (device copies too); operand tiles used directly keep theirs.
-    releaseTiles(panel.owned);
+    try {
+      await Promise.all(jobs);
+    } finally {
+      // Panels are dropped (device copies too); operand tiles used directly lose theirs and their pins.
+      releaseTiles(panel.owned);
+      releaseTiles(panel.pins.map((p) => p.data));
+      for (const p of panel.pins) p.release();
+    }
   }
-  await syncTiles(cTiles.values());
-  releaseTiles(cTiles.values());
 }
 
-function localTiles(A: DArray): FloatArray[] {
-  return A.localTiles().map((t) => t.data as FloatArray);
+/** This rank's tile `index` of X, pinned in memory until released (a bug if the rank does not own it). */
+function pinned(X: DArray, index: number[]): { data: FloatArray; release: () => void } {
+  const p = X.pinTile(index);
+  if (!p) throw new Error(`rank ${X.comm.rank} matmul: tile [${index}] is not local (internal error)`);
+  return p as { data: FloatArray; release: () => void };
+}
+
+/**
+ * Brings the device copies of X's tiles home (OpenCL), one tile at a time. Without an open device there are
+ * none, and the tiles are not touched (touching them would bring spilled tiles back for nothing).
+ */
+async function syncStored(X: DArray): Promise<void> {
+  if (!kernels.deviceInfo()) return;
+  for (const index of X.tileIndices()) {
+    const p = pinned(X, index);
+    try {
+      await kernels.sync(p.data);
+    } finally {
+      p.release();
+    }
+  }
 }
