@@ -1,7 +1,7 @@
 // spmd: ranks=1,2,3,4 timeout=240
 // SPMD test of spilling: with each rank's memory limit at half its share of a matrix, elementwise operations,
 // reductions, redistribute, matmul and a Cholesky complete with the serial reference's answer while tiles
-// spill and come back, the Cholesky and elementwise operations without holding much more than the limit;
+// spill and come back, the Cholesky, matmul and elementwise operations without holding much more than the limit;
 // a file-backed array larger than the limit is reduced tile by tile.
 
 import fs from 'node:fs';
@@ -71,7 +71,7 @@ const s = await withinLimit('sum', () => A.sum());
 if (Math.abs(s - serialSum) > 1e-9 * Math.abs(serialSum)) throw new Error(`rank ${me}: sum ${s}, serial ${serialSum}`);
 const R = await A.redistribute({ blockSize: [48, 40] });
 expectClose(comm, 'redistribute under the memory limit', (await dense(R)).data, a.data, 0);
-const P = await matmul(A, B);
+const P = await withinLimit('matmul', () => matmul(A, B));
 const p = new Float64Array(n * n);
 ref.gemm(false, false, n, n, n, 1, { data: a.data, ld: n }, { data: (await dense(B)).data, ld: n }, 0, { data: p, ld: n });
 expectClose(comm, 'matmul under the memory limit', (await dense(P)).data, p, 1e-12);
