@@ -58,6 +58,41 @@ async function lowerCopy(A: DArray): Promise<DArray> {
   return L;
 }
 
+/**
+ * Pins of one DArray's tiles, shared by the kernels and sends that use a tile at the same time. A tile is in
+ * memory only while pinned; its last user drops its device copy (the copy is keyed by the host array, which a
+ * spill and restore replace) and then the pin, after which the tile may spill.
+ */
+export class TilePins {
+  private readonly pins = new Map<string, { data: FloatArray; release: () => void; users: number }>();
+
+  constructor(private readonly A: DArray, private readonly op: string) {}
+
+  /** The tile's array, in memory until the matching drop. */
+  acquire(index: readonly number[]): FloatArray {
+    const key = index.join(',');
+    let p = this.pins.get(key);
+    if (!p) {
+      const pin = this.A.pinTile([...index]);
+      if (!pin) throw new Error(`rank ${this.A.comm.rank} ${this.op}: tile [${index}] is not local (internal error)`);
+      p = { data: pin.data as FloatArray, release: pin.release, users: 0 };
+      this.pins.set(key, p);
+    }
+    p.users++;
+    return p.data;
+  }
+
+  /** One use is over; the last one releases the device copy and the pin. */
+  drop(index: readonly number[]): void {
+    const key = index.join(',');
+    const p = this.pins.get(key)!;
+    if (--p.users > 0) return;
+    this.pins.delete(key);
+    kernels.release(p.data);
+    p.release();
+  }
+}
+
 /** A panel tile as a kernel reads it: received from its owner, or this rank's own finished tile (i, k) of L. */
 type Operand = FloatArray | readonly [number, number];
 type Failure = { failedColumn: number };
@@ -117,28 +152,9 @@ async function factor(L: DArray, comm: DArray['comm']): Promise<number> {
   };
   const unref = (i: number, k: number) => (remote(i, k) ? board.unref(tag(i, k)) : undefined);
 
-  // Pins of this rank's tiles of L, shared by the kernels and sends that use a tile at the same time. A tile
-  // is in memory only while pinned; the last user drops its device copy (the copy is keyed by the host array,
-  // which a spill and restore replaces) and the pin, after which the tile may spill.
-  const pins = new Map<number, { data: FloatArray; release: () => void; users: number }>();
-  const acquire = (i: number, j: number): FloatArray => {
-    let p = pins.get(tag(i, j));
-    if (!p) {
-      const pin = L.pinTile([i, j]);
-      if (!pin) throw new Error(`rank ${me} cholesky: tile [${i}, ${j}] is not local (internal error)`);
-      p = { data: pin.data as FloatArray, release: pin.release, users: 0 };
-      pins.set(tag(i, j), p);
-    }
-    p.users++;
-    return p.data;
-  };
-  const drop = (i: number, j: number): void => {
-    const p = pins.get(tag(i, j))!;
-    if (--p.users > 0) return;
-    pins.delete(tag(i, j));
-    kernels.release(p.data);
-    p.release();
-  };
+  const pins = new TilePins(L, 'cholesky');
+  const acquire = (i: number, j: number): FloatArray => pins.acquire([i, j]);
+  const drop = (i: number, j: number): void => pins.drop([i, j]);
   /**
    * Runs `kernel` on tile (i, j) of L and its operands as one queued job: this rank's tiles are pinned only
    * for the job, and the result is brought back to the host (OpenCL) before the pins go, so a spill never

@@ -256,7 +256,7 @@ function pinned(X: DArray, index: number[]): { data: FloatArray; release: () => 
  * Brings the device copies of X's tiles home (OpenCL), one tile at a time. Without an open device there are
  * none, and the tiles are not touched (touching them would bring spilled tiles back for nothing).
  */
-async function syncStored(X: DArray): Promise<void> {
+export async function syncStored(X: DArray): Promise<void> {
   if (!kernels.deviceInfo()) return;
   for (const index of X.tileIndices()) {
     const p = pinned(X, index);

@@ -1,10 +1,14 @@
 // Distributed triangular solve op(T) X = B by tiles: each block row of X is finished with a TRSM on the
 // diagonal tile and sent down (or up) its grid column, where GEMMs subtract it from the rows still to solve.
+// Local tiles are pinned only while a kernel or a send uses them, so a memory limit holds.
 import type { DArray } from '../darray/darray.js';
 import { tileCounts, tileOwner } from '../darray/distribution.js';
 import * as kernels from '../kernels/index.js';
 import { TileBoard, isTile } from './board.js';
-import { checkFloat, checkPair, privateComm, releaseTiles, shapeError, syncTiles } from './context.js';
+import type { FloatArray } from '../kernels/index.js';
+import { TilePins } from './cholesky.js';
+import { checkFloat, checkPair, privateComm, shapeError } from './context.js';
+import { syncStored } from './matmul.js';
 import { sameLayout, toLayout } from './layout.js';
 import { matView } from './matview.js';
 import { KernelQueue } from './scheduler.js';
@@ -45,6 +49,11 @@ export async function triangularSolve(T: DArray, B: DArray, opts: TriangularSolv
   return sameLayout(work, B.blockSize, B.grid) ? work : toLayout(work, B.blockSize, B.grid);
 }
 
+/** A tile as a kernel reads it: received from its owner, or one of this rank's own tiles (pinned when used). */
+type Own = { pins: TilePins; index: number[] };
+type Operand = FloatArray | Own;
+const isOwn = (o: Operand): o is Own => !isTile(o as FloatArray);
+
 /** Overwrites X (B on entry, tiled like T's rows) with op(T)^-1 B. */
 async function solveInPlace(T: DArray, X: DArray, lower: boolean, trans: boolean): Promise<void> {
   const comm = await privateComm(T.comm);
@@ -54,6 +63,8 @@ async function solveInPlace(T: DArray, X: DArray, lower: boolean, trans: boolean
   const forward = lower !== trans;
   const tTag = (a: number, c: number) => a * nt + c;
   const xTag = (i: number, c: number) => nt * nt + i * V.nt + c;
+  const xIndex = (i: number, c: number) => (X.shape.length === 1 ? [i] : [i, c]);
+  const tOwner = (a: number, d: number) => tileOwner([a, d], T.grid);
   // The stored tile holding op(T)(i, j), and the B rows that op(T)(i, j) updates.
   const stored = (i: number, j: number): [number, number] => (trans ? [j, i] : [i, j]);
   const later = (i: number): number[] => {
@@ -68,59 +79,112 @@ async function solveInPlace(T: DArray, X: DArray, lower: boolean, trans: boolean
     else for (let x = nt - 1; x > i; x--) r.push(x);
     return r;
   };
+  // The board receives other ranks' tiles; this rank's own tiles of T and X stay in their arrays (and may
+  // spill there under a memory limit), pinned only while a kernel or a send uses them.
   const board = new TileBoard(comm, TRSM_TAG_BASE);
   const queue = new KernelQueue();
-  const mine = V.local();
+  // (i, c) of this rank's X tiles, read from the indices alone (V.local() would bring every tile into memory).
+  const mine = X.tileIndices().map((t) => [t[0], t[1] ?? 0] as [number, number]);
+  const tPins = new TilePins(T, 'triangularSolve');
+  const xPins = new TilePins(X, 'triangularSolve');
 
-  // Declare every use: each local B tile (i, c) reads op(T)(i, j) and X(j, c) for the rows j solved before it.
+  // Declare every use of another rank's tile: each local B tile (i, c) reads op(T)(i, j) and X(j, c) for the
+  // rows j solved before it.
   for (const [i, c] of mine) {
-    board.need(xTag(i, c), me, 0);
     for (const j of earlier(i)) {
       const [a, d] = stored(i, j);
-      board.need(tTag(a, d), tileOwner([a, d], T.grid));
-      board.need(xTag(j, c), V.owner(j, c));
+      if (tOwner(a, d) !== me) board.need(tTag(a, d), tOwner(a, d));
+      if (V.owner(j, c) !== me) board.need(xTag(j, c), V.owner(j, c));
     }
-    board.need(tTag(i, i), tileOwner([i, i], T.grid));
+    if (tOwner(i, i) !== me) board.need(tTag(i, i), tOwner(i, i));
   }
+  // Sends of local tiles, each pinned until its sends complete.
+  const sends: Promise<unknown>[] = [];
+  const send = (pins: TilePins, index: number[], tag: number, dests: Set<number>): void => {
+    dests.delete(me);
+    if (dests.size === 0) return;
+    const data = pins.acquire(index);
+    sends.push(Promise.all([...dests].map((d) => comm.send(data, d, TRSM_TAG_BASE + tag))).finally(() => pins.drop(index)));
+  };
+  // Kernels release the device copies of T's tiles after use: bring dirty ones home first.
+  await syncStored(T);
   // Local triangle tiles of T go out at once to the owners of the B rows they update.
-  const tSends: Promise<void>[] = [];
-  for (const t of T.localTiles()) {
-    const [a, d] = t.index;
+  for (const [a, d] of T.tileIndices()) {
     if (lower ? a < d : a > d) continue;
     const row = trans ? d : a;
     const dests = new Set<number>();
     for (let c = 0; c < V.nt; c++) dests.add(V.owner(row, c));
-    board.need(tTag(a, d), me, 0);
-    tSends.push(board.publish(tTag(a, d), t.data as Float64Array | Float32Array, dests));
+    send(tPins, [a, d], tTag(a, d), dests);
   }
+  // This rank's solved X tiles, resolved once final.
+  const solved = new Map<number, { promise: Promise<void>; resolve: () => void }>();
+  for (const [i, c] of mine) {
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => { resolve = r; });
+    solved.set(xTag(i, c), { promise, resolve });
+  }
+  const tileOf = async (a: number, d: number): Promise<Operand> => {
+    if (tOwner(a, d) === me) return { pins: tPins, index: [a, d] };
+    const m = await board.get(tTag(a, d));
+    if (!isTile(m)) throw new Error(`rank ${me} triangularSolve: bad tile message (internal error)`);
+    return m;
+  };
+  const xOf = async (j: number, c: number): Promise<Operand> => {
+    if (V.owner(j, c) === me) {
+      await solved.get(xTag(j, c))!.promise;
+      return { pins: xPins, index: xIndex(j, c) };
+    }
+    const m = await board.get(xTag(j, c));
+    if (!isTile(m)) throw new Error(`rank ${me} triangularSolve: bad tile message (internal error)`);
+    return m;
+  };
+  const unrefT = (a: number, d: number) => (tOwner(a, d) !== me ? board.unref(tTag(a, d)) : undefined);
+  const unrefX = (j: number, c: number) => (V.owner(j, c) !== me ? board.unref(xTag(j, c)) : undefined);
+  /**
+   * Runs `kernel` on X tile (i, c) and its operands as one queued job, this rank's tiles pinned only for the
+   * job; the result comes back to the host (OpenCL) before the pins go, so a spill never writes a stale tile.
+   */
+  const onX = (key: number[], i: number, c: number, operands: Operand[],
+    kernel: (x: FloatArray, ops: FloatArray[]) => Promise<void>): Promise<void> =>
+    queue.submit(key, async () => {
+      const held: [TilePins, number[]][] = [];
+      const use = (pins: TilePins, index: number[]): FloatArray => {
+        const data = pins.acquire(index);
+        held.push([pins, index]);
+        return data;
+      };
+      try {
+        const x = use(xPins, xIndex(i, c));
+        const ops = operands.map((o) => (isOwn(o) ? use(o.pins, o.index) : o));
+        await kernel(x, ops);
+        await kernels.sync(x);
+      } finally {
+        for (const [pins, index] of held) pins.drop(index);
+      }
+    });
 
   const task = async (i: number, c: number): Promise<void> => {
-    const x = V.tile(i, c);
     const ri = V.rowsOf(i);
     const cc = V.colsOf(c);
     for (const j of earlier(i)) {
       const [a, d] = stored(i, j);
-      const t = await board.get(tTag(a, d));
-      const xj = await board.get(xTag(j, c));
-      if (!isTile(t) || !isTile(xj)) throw new Error(`rank ${me} triangularSolve: bad tile message (internal error)`);
+      const t = await tileOf(a, d);
+      const xj = await xOf(j, c);
       const rj = V.rowsOf(j);
-      await queue.submit([forward ? j : nt - j, i], () => kernels.gemm(trans, false, ri, cc, rj, -1,
-        { data: t, ld: trans ? ri : rj }, { data: xj, ld: cc }, 1, { data: x, ld: cc }));
-      await board.unref(tTag(a, d));
-      await board.unref(xTag(j, c));
+      await onX([forward ? j : nt - j, i], i, c, [t, xj], (x, [tt, xx]) => kernels.gemm(trans, false, ri, cc, rj, -1,
+        { data: tt, ld: trans ? ri : rj }, { data: xx, ld: cc }, 1, { data: x, ld: cc }));
+      await unrefT(a, d);
+      await unrefX(j, c);
     }
-    const dt = await board.get(tTag(i, i));
-    if (!isTile(dt)) throw new Error(`rank ${me} triangularSolve: bad tile message (internal error)`);
-    await queue.submit([forward ? i : nt - i, i], () => kernels.trsm('L', lower ? 'L' : 'U', trans, 'N', ri, cc, 1,
-      { data: dt, ld: ri }, { data: x, ld: cc }));
-    await board.unref(tTag(i, i));
+    const dt = await tileOf(i, i);
+    await onX([forward ? i : nt - i, i], i, c, [dt], (x, [tt]) => kernels.trsm('L', lower ? 'L' : 'U', trans, 'N', ri, cc, 1,
+      { data: tt, ld: ri }, { data: x, ld: cc }));
+    await unrefT(i, i);
+    solved.get(xTag(i, c))!.resolve();
     const dests = new Set<number>();
     for (const r of later(i)) dests.add(V.owner(r, c));
-    await board.publish(xTag(i, c), x, dests);
+    send(xPins, xIndex(i, c), xTag(i, c), dests);
   };
-  await Promise.all([...tSends, ...mine.map(([i, c]) => task(i, c))]);
-  await board.drain();
-  const tiles = mine.map(([i, c]) => V.tile(i, c));
-  await syncTiles(tiles);
-  releaseTiles(tiles);
+  await Promise.all(mine.map(([i, c]) => task(i, c)));
+  await Promise.all(sends);
 }
