@@ -1,7 +1,8 @@
 // spmd: ranks=1,2,3,4 timeout=240
 // SPMD test of spilling: with each rank's memory limit at half its share of a matrix, elementwise operations,
 // reductions, redistribute, matmul and a Cholesky complete with the serial reference's answer while tiles
-// spill and come back, the Cholesky, matmul and elementwise operations without holding much more than the limit;
+// spill and come back, the Cholesky, triangular solve, matmul and elementwise operations without holding much
+// more than the limit;
 // a file-backed array larger than the limit is reduced tile by tile.
 
 import fs from 'node:fs';
@@ -14,7 +15,7 @@ import { fromFunction } from '../../src/darray/index.js';
 import { memoryStats, open, save, setMemoryLimit } from '../../src/darray/io/index.js';
 import * as ref from '../../src/kernels/reference.js';
 import { tileStore } from '../../src/darray/store/index.js';
-import { cholesky, matmul } from '../../src/linalg/index.js';
+import { cholesky, matmul, triangularSolve } from '../../src/linalg/index.js';
 import { dense, expectClose, hashVal } from './_linalg.js';
 
 v8.setFlagsFromString('--expose-gc');
@@ -56,6 +57,12 @@ const want = Float64Array.from(a.data);
 ref.potrf('L', n, { data: want, ld: n });
 for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) want[i * n + j] = 0;
 expectClose(comm, 'cholesky under the memory limit', (await dense(L)).data, want, 1e-11);
+
+// Triangular solve L X = A against serial TRSM.
+const X = await withinLimit('triangularSolve', () => triangularSolve(L, A));
+const x = Float64Array.from(a.data);
+ref.trsm('L', 'L', false, 'N', n, n, 1, { data: want, ld: n }, { data: x, ld: n });
+expectClose(comm, 'triangularSolve under the memory limit', (await dense(X)).data, x, 1e-11);
 
 // Elementwise, reductions, redistribute, matmul.
 const B = await withinLimit('map', () => A.map((x) => 2 * x - 1));
@@ -101,7 +108,7 @@ try {
 const all = await comm.gather(memoryStats(), 0);
 const allPeaks = await comm.gather(peaks.join(', '), 0);
 if (me === 0) {
-  console.log(`io-spill: cholesky/map/add/sum/redistribute/matmul/open correct at limit ${Math.floor(share / 2)} B per rank on ${comm.size} ranks; ` +
+  console.log(`io-spill: cholesky/triangularSolve/map/add/sum/redistribute/matmul/open correct at limit ${Math.floor(share / 2)} B per rank on ${comm.size} ranks; ` +
     `spills per rank ${all!.map((x) => x.spills).join(',')}, restores ${all!.map((x) => x.restores).join(',')}; ` +
     `peak over limit per rank: ${(allPeaks as string[]).map((p, r) => `[${r}] ${p}`).join('; ')}`);
 }
