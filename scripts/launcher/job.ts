@@ -23,6 +23,8 @@ import { makeJobKeys, writeKeyFile } from '../../src/comm/security.js';
 export const TIMEOUT_EXIT = 110;
 /** Time between SIGTERM and SIGKILL when stopping ranks. */
 const GRACE_MS = 2000;
+/** Time a rank that failed first gets to end on its own when the first exit we saw was a consequence of it. */
+const CAUSE_GRACE_MS = 300;
 /** Time ranks get to print what they are blocked in after SIGUSR2, before the job is stopped. */
 const DUMP_MS = 1000;
 /** Longest wait for a process after SIGKILL, or for output pipes after exit: every wait is bounded. */
@@ -37,7 +39,10 @@ interface Rank {
   pid?: number;
   ending?: Ending;
   stopSent: boolean;      // we asked it to stop: its death is not a failure of its own
+  sent: Set<NodeJS.Signals>; // signals we sent it
   failed: boolean;
+  lateFailure: boolean;   // ended on its own (not by our signal) after the job had begun to stop
+  secondary: boolean;     // it had seen a peer fail before it ended (the communicator's marker in the run dir)
   closed: boolean;        // stdio pipes finished
   writers: LineWriter[];
 }
@@ -145,7 +150,7 @@ class Job {
       if (keys) child.stdin!.write(`KEYS ${Buffer.from(JSON.stringify(keys)).toString('base64')}\n`);
     }
     const prefix = this.opts.tagOutput ? `[${p.rank}] ` : '';
-    const rank: Rank = { p, child, pid: child.pid, stopSent: false, failed: false, closed: false,
+    const rank: Rank = { p, child, pid: child.pid, stopSent: false, sent: new Set(), failed: false, lateFailure: false, secondary: false, closed: false,
       writers: [new LineWriter(prefix, this.io.stdout), new LineWriter(prefix, this.io.stderr)] };
     // When our own output is full, stop reading the rank (its pipe fills and it waits) instead of buffering.
     const relay = (from: NodeJS.ReadableStream, writer: LineWriter, to: Sink) => from.on('data', (b: Buffer) => {
@@ -191,12 +196,22 @@ class Job {
     if (r.ending) return;
     r.ending = e;
     const abnormal = e.error !== undefined || e.signal !== null || e.code !== 0;
+    r.secondary = r.p.local && fs.existsSync(path.join(this.job.rundir, `lost-${r.p.rank}`));
+    if (abnormal && r.stopSent && !this.timedOut && !(e.signal && r.sent.has(e.signal))) {
+      // Ranks fail together when one takes others down with it, and their exits can reach us in any order: a
+      // rank that ended on its own after the stop began may be the one that failed first.
+      r.lateFailure = true;
+      this.log(`${this.where(r)} ${describeEnding(e)} (while the job was stopping${r.secondary ? ', after losing a peer' : ''})`);
+    }
     if (abnormal && !r.stopSent) {
       r.failed = true;
       this.log(`${this.where(r)} ${describeEnding(e)}`);
       const others = this.ranks.filter((x) => !x.ending).length;
       if (!this.stopping && others > 0) this.log(`stopping the other ${others} rank${others === 1 ? '' : 's'}`);
-      this.stopAll();
+      // A rank that failed after losing a peer is a consequence: the peer that failed first may still be
+      // dying on its own (printing its error). Give it a moment, so that our SIGTERM does not hide its failure.
+      if (r.secondary && !this.stopping) this.timers.push(setTimeout(() => this.stopAll(), CAUSE_GRACE_MS));
+      else this.stopAll();
     }
     this.checkAllExited();
   }
@@ -208,6 +223,7 @@ class Job {
   /** Sends a signal to a rank: to its process group here, or through the remote guard's stdin. */
   private kill(r: Rank, sig: NodeJS.Signals): void {
     if (!r.pid || r.ending) return;
+    r.sent.add(sig);
     if (!r.p.local) {
       const stdin = r.child.stdin!;
       if (!stdin.writableEnded) stdin.write(`${sig.replace(/^SIG/, '')}\n`);
@@ -293,9 +309,18 @@ class Job {
     }
   }
 
+  /**
+   * The lowest failing rank's code. A rank that failed only because it lost a peer is a consequence: when some
+   * failed rank had not lost one (the cause), the cause is reported, even if its exit reached us second.
+   */
   private exitCode(): number {
     const failed = this.ranks.filter((r) => r.failed).sort((a, b) => a.p.rank - b.p.rank);
-    if (failed.length > 0) return exitStatus(failed[0].ending!);
+    if (failed.length > 0) {
+      const causes = this.ranks.filter((r) => (r.failed || r.lateFailure) && !r.secondary).sort((a, b) => a.p.rank - b.p.rank);
+      const cause = causes.find((r) => r.failed) ?? causes[0] ?? failed[0];
+      if (cause !== failed[0]) this.log(`reporting ${this.where(cause)}: ${this.where(failed[0])} failed after losing a peer`);
+      return exitStatus(cause.ending!);
+    }
     if (this.timedOut) return TIMEOUT_EXIT;
     if (this.launcherSignal) return 128 + signalNumber(this.launcherSignal);
     return 0;

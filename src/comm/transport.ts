@@ -2,7 +2,7 @@
 // to every peer, per-peer ordered send queues with backpressure, heartbeats, and failure of lost peers.
 import * as zmq from 'zeromq';
 import { Packr } from 'msgpackr';
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { CommError, PeerFailedError, ProtocolError, TimeoutError } from '../errors.js';
 import { traceRecv, traceSend } from '../trace/recorder.js';
 import type { RankEnv } from './env.js';
@@ -550,6 +550,13 @@ export class Transport {
     if (!p || p.failure) return;
     p.reason = reason;
     p.failure = this.peerError(r, 'send', undefined);
+    // Tells our launcher that a failure of this rank from now on may be a consequence of losing `r`, so that
+    // it reports the rank that failed first (scripts/launcher/job.ts). Only in the launcher's ipc run dir.
+    if (this.env.rundir && !this.env.ownsRundir) {
+      try {
+        appendFileSync(`${this.env.rundir}/lost-${this.rank}`, `${r}\n`, { mode: 0o600 });
+      } catch { /* best effort: the launcher then reports the lowest failing rank */ }
+    }
     this.matcher.failPeer(r);
     for (const a of p.acks.values()) a.reject(p.failure);
     p.acks.clear();
