@@ -7,7 +7,7 @@ import { NotPositiveDefiniteError } from '../errors.js';
 import * as kernels from '../kernels/index.js';
 import type { FloatArray } from '../kernels/index.js';
 import { TileBoard, isTile, type Mail } from './board.js';
-import { checkFloat, privateComm, shapeError } from './context.js';
+import { TilePins, checkFloat, privateComm, shapeError } from './context.js';
 import { KernelQueue } from './scheduler.js';
 
 /** Tag space of Cholesky tile messages on the private linalg communicator. */
@@ -56,41 +56,6 @@ async function lowerCopy(A: DArray): Promise<DArray> {
     await tileBreak();
   }
   return L;
-}
-
-/**
- * Pins of one DArray's tiles, shared by the kernels and sends that use a tile at the same time. A tile is in
- * memory only while pinned; its last user drops its device copy (the copy is keyed by the host array, which a
- * spill and restore replace) and then the pin, after which the tile may spill.
- */
-export class TilePins {
-  private readonly pins = new Map<string, { data: FloatArray; release: () => void; users: number }>();
-
-  constructor(private readonly A: DArray, private readonly op: string) {}
-
-  /** The tile's array, in memory until the matching drop. */
-  acquire(index: readonly number[]): FloatArray {
-    const key = index.join(',');
-    let p = this.pins.get(key);
-    if (!p) {
-      const pin = this.A.pinTile([...index]);
-      if (!pin) throw new Error(`rank ${this.A.comm.rank} ${this.op}: tile [${index}] is not local (internal error)`);
-      p = { data: pin.data as FloatArray, release: pin.release, users: 0 };
-      this.pins.set(key, p);
-    }
-    p.users++;
-    return p.data;
-  }
-
-  /** One use is over; the last one releases the device copy and the pin. */
-  drop(index: readonly number[]): void {
-    const key = index.join(',');
-    const p = this.pins.get(key)!;
-    if (--p.users > 0) return;
-    this.pins.delete(key);
-    kernels.release(p.data);
-    p.release();
-  }
 }
 
 /** A panel tile as a kernel reads it: received from its owner, or this rank's own finished tile (i, k) of L. */
@@ -152,13 +117,12 @@ async function factor(L: DArray, comm: DArray['comm']): Promise<number> {
   };
   const unref = (i: number, k: number) => (remote(i, k) ? board.unref(tag(i, k)) : undefined);
 
-  const pins = new TilePins(L, 'cholesky');
+  const pins = new TilePins(L);
   const acquire = (i: number, j: number): FloatArray => pins.acquire([i, j]);
   const drop = (i: number, j: number): void => pins.drop([i, j]);
   /**
    * Runs `kernel` on tile (i, j) of L and its operands as one queued job: this rank's tiles are pinned only
-   * for the job, and the result is brought back to the host (OpenCL) before the pins go, so a spill never
-   * writes a stale tile.
+   * for the job (see TilePins for where the result lives afterwards on the OpenCL backend).
    */
   const onTile = (key: number[], i: number, j: number, operands: Operand[],
     kernel: (t: FloatArray, ops: FloatArray[]) => Promise<void>): Promise<void> =>
@@ -173,7 +137,7 @@ async function factor(L: DArray, comm: DArray['comm']): Promise<number> {
         const t = use(i, j);
         const ops = operands.map((o) => (isTile(o as Mail) ? o as FloatArray : use(o[0], o[1])));
         await kernel(t, ops);
-        await kernels.sync(t);
+        await pins.settle(t);
       } finally {
         for (const [r, c] of held) drop(r, c);
       }
@@ -192,7 +156,9 @@ async function factor(L: DArray, comm: DArray['comm']): Promise<number> {
     for (const [r, c] of consumers(i, j)) if (remote(r, c)) dests.add(owner(r, c));
     if (dests.size === 0) return;
     const data = mail ?? acquire(i, j);
-    const out = Promise.all([...dests].map((d) => comm.send(data, d, CHOL_TAG_BASE + tag(i, j))));
+    // A tile kept on the device comes home before it travels.
+    const ready = mail ? Promise.resolve() : kernels.sync(data as FloatArray);
+    const out = ready.then(() => Promise.all([...dests].map((d) => comm.send(data, d, CHOL_TAG_BASE + tag(i, j)))));
     sends.push(mail ? out : out.finally(() => drop(i, j)));
   };
 
@@ -247,5 +213,6 @@ async function factor(L: DArray, comm: DArray['comm']): Promise<number> {
   // launcher then stops the job, so waiting tasks never hang.
   await Promise.all(local.map(([i, j]) => task(i, j)));
   await Promise.all(sends);
+  await pins.finish();
   return failed;
 }

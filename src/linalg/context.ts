@@ -5,6 +5,7 @@ import type { DArray } from '../darray/darray.js';
 import { ShapeError } from '../errors.js';
 import { gridCoords, prod } from '../darray/distribution.js';
 import * as kernels from '../kernels/index.js';
+import { memoryLimit } from '../darray/store/index.js';
 import type { FloatArray } from '../kernels/index.js';
 
 /** Row and column communicators of a 2-D grid: in `row` a rank's rank is its grid column q, in `col` its row p. */
@@ -102,17 +103,79 @@ export function allocLike(like: FloatArray | 'float64' | 'float32', n: number): 
   return f32 ? new Float32Array(n) : new Float64Array(n);
 }
 
-/**
- * kernels.sync for these arrays only. The kernel API reads an empty list as "every array", which a rank with
- * no tiles of some kind must not trigger.
- */
-export async function syncTiles(arrays: Iterable<FloatArray>): Promise<void> {
-  const list = [...arrays];
-  if (list.length > 0) await kernels.sync(...list);
+/** Pins tile `index` of X (it stays in memory until `release`). */
+export function pinned(X: DArray, index: number[]): { data: FloatArray; release: () => void } {
+  const p = X.pinTile(index);
+  if (!p) throw new Error(`rank ${X.comm.rank}: tile [${index}] is not local (internal error)`);
+  return p as { data: FloatArray; release: () => void };
 }
 
-/** kernels.release for these arrays only (an empty list would drop every device copy of the process). */
-export function releaseTiles(arrays: Iterable<FloatArray>): void {
-  const list = [...arrays];
-  if (list.length > 0) kernels.release(...list);
+/**
+ * Brings the device copies of X's tiles home (OpenCL), one tile at a time. Without an open device there are
+ * none, and the tiles are not touched (touching them would bring spilled tiles back for nothing).
+ */
+export async function syncStored(X: DArray): Promise<void> {
+  if (!kernels.deviceInfo()) return;
+  for (const index of X.tileIndices()) {
+    const p = pinned(X, index);
+    try {
+      await kernels.sync(p.data);
+    } finally {
+      p.release();
+    }
+  }
+}
+
+/**
+ * Pins of one DArray's tiles, shared by the kernels and sends that use a tile at the same time. A tile is in
+ * memory only while pinned. Where the result of a kernel lives afterwards depends on whether tiles can spill:
+ * - without a memory limit nothing spills, so on the OpenCL backend a tile stays on the device from one kernel
+ *   to the next (the point of the device cache); it comes home only to be sent (the caller syncs) and once at
+ *   `finish()`;
+ * - under a limit, each kernel's result comes home (`settle`) and the last user drops the device copy (keyed by
+ *   the host array, which a spill and restore replace) before the pin goes, so a spill never writes a stale tile.
+ */
+export class TilePins {
+  /** True when tiles cannot spill, so device copies may outlive their pins. */
+  readonly resident = !Number.isFinite(memoryLimit());
+  private readonly pins = new Map<string, { data: FloatArray; release: () => void; users: number }>();
+  private readonly kept = new Set<FloatArray>();
+
+  constructor(private readonly A: DArray) {}
+
+  /** The tile's array, in memory until the matching drop. */
+  acquire(index: readonly number[]): FloatArray {
+    const key = index.join(',');
+    let p = this.pins.get(key);
+    if (!p) {
+      p = { ...pinned(this.A, [...index]), users: 0 };
+      this.pins.set(key, p);
+      if (this.resident) this.kept.add(p.data);
+    }
+    p.users++;
+    return p.data;
+  }
+
+  /** After a kernel wrote `data`: under a memory limit its result must be on the host before the pin goes. */
+  async settle(data: FloatArray): Promise<void> {
+    if (!this.resident) await kernels.sync(data);
+  }
+
+  /** One use is over; the last one lets the tile go (and, under a limit, its device copy first). */
+  drop(index: readonly number[]): void {
+    const key = index.join(',');
+    const p = this.pins.get(key)!;
+    if (--p.users > 0) return;
+    this.pins.delete(key);
+    if (!this.resident) kernels.release(p.data);
+    p.release();
+  }
+
+  /** End of the algorithm: tiles kept on the device come home and their device copies go. */
+  async finish(): Promise<void> {
+    const kept = [...this.kept];
+    this.kept.clear();
+    await kernels.sync(...kept);
+    kernels.release(...kept);
+  }
 }

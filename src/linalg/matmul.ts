@@ -6,7 +6,7 @@ import { empty } from '../darray/factories.js';
 import { gridCoords, tileCounts, tileShape } from '../darray/distribution.js';
 import * as kernels from '../kernels/index.js';
 import type { FloatArray, Mat } from '../kernels/index.js';
-import { allocLike, checkFloat, checkPair, gridComms, releaseTiles, shapeError } from './context.js';
+import { allocLike, checkFloat, checkPair, gridComms, pinned, shapeError, syncStored } from './context.js';
 import { KernelQueue } from './scheduler.js';
 import { sameLayout, toLayout } from './layout.js';
 
@@ -238,32 +238,11 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
       await Promise.all(jobs);
     } finally {
       // Panels are dropped (device copies too); operand tiles used directly lose theirs and their pins.
-      releaseTiles(panel.owned);
-      releaseTiles(panel.pins.map((p) => p.data));
+      kernels.release(...panel.owned);
+      kernels.release(...panel.pins.map((p) => p.data));
       for (const p of panel.pins) p.release();
     }
   }
 }
 
 /** This rank's tile `index` of X, pinned in memory until released (a bug if the rank does not own it). */
-function pinned(X: DArray, index: number[]): { data: FloatArray; release: () => void } {
-  const p = X.pinTile(index);
-  if (!p) throw new Error(`rank ${X.comm.rank} matmul: tile [${index}] is not local (internal error)`);
-  return p as { data: FloatArray; release: () => void };
-}
-
-/**
- * Brings the device copies of X's tiles home (OpenCL), one tile at a time. Without an open device there are
- * none, and the tiles are not touched (touching them would bring spilled tiles back for nothing).
- */
-export async function syncStored(X: DArray): Promise<void> {
-  if (!kernels.deviceInfo()) return;
-  for (const index of X.tileIndices()) {
-    const p = pinned(X, index);
-    try {
-      await kernels.sync(p.data);
-    } finally {
-      p.release();
-    }
-  }
-}

@@ -1,8 +1,9 @@
 // Matrix and vector norms of a DArray: Frobenius (2-norm for vectors), 1 (max column sum) and Infinity
 // (max row sum), each from local partial sums combined with one or two allreduces.
 import type { DArray } from '../darray/darray.js';
+import * as kernels from '../kernels/index.js';
 import type { FloatArray } from '../kernels/index.js';
-import { checkFloat, shapeError, syncTiles } from './context.js';
+import { checkFloat, shapeError } from './context.js';
 
 export interface NormOptions {
   /** 'fro' (default; the 2-norm of a vector), 1 or Infinity, as numpy.linalg.norm. */
@@ -18,7 +19,7 @@ export async function norm(A: DArray, opts: NormOptions = {}): Promise<number> {
     throw shapeError(A.comm, op, `ord must be 'fro', 1 or Infinity, got ${String(ord)}`);
   }
   const tiles = A.localTiles();
-  await syncTiles(tiles.map((t) => t.data as FloatArray));
+  await kernels.sync(...tiles.map((t) => t.data as FloatArray));
   const comm = A.comm;
   if (ord === 'fro') {
     // Scale by the largest magnitude so that squares neither overflow nor underflow.

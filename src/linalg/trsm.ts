@@ -6,9 +6,7 @@ import { tileCounts, tileOwner } from '../darray/distribution.js';
 import * as kernels from '../kernels/index.js';
 import { TileBoard, isTile } from './board.js';
 import type { FloatArray } from '../kernels/index.js';
-import { TilePins } from './cholesky.js';
-import { checkFloat, checkPair, privateComm, shapeError } from './context.js';
-import { syncStored } from './matmul.js';
+import { TilePins, checkFloat, checkPair, privateComm, shapeError, syncStored } from './context.js';
 import { sameLayout, toLayout } from './layout.js';
 import { matView } from './matview.js';
 import { KernelQueue } from './scheduler.js';
@@ -85,8 +83,8 @@ async function solveInPlace(T: DArray, X: DArray, lower: boolean, trans: boolean
   const queue = new KernelQueue();
   // (i, c) of this rank's X tiles, read from the indices alone (V.local() would bring every tile into memory).
   const mine = X.tileIndices().map((t) => [t[0], t[1] ?? 0] as [number, number]);
-  const tPins = new TilePins(T, 'triangularSolve');
-  const xPins = new TilePins(X, 'triangularSolve');
+  const tPins = new TilePins(T);
+  const xPins = new TilePins(X);
 
   // Declare every use of another rank's tile: each local B tile (i, c) reads op(T)(i, j) and X(j, c) for the
   // rows j solved before it.
@@ -104,7 +102,9 @@ async function solveInPlace(T: DArray, X: DArray, lower: boolean, trans: boolean
     dests.delete(me);
     if (dests.size === 0) return;
     const data = pins.acquire(index);
-    sends.push(Promise.all([...dests].map((d) => comm.send(data, d, TRSM_TAG_BASE + tag))).finally(() => pins.drop(index)));
+    // A tile kept on the device comes home before it travels.
+    const out = kernels.sync(data).then(() => Promise.all([...dests].map((d) => comm.send(data, d, TRSM_TAG_BASE + tag))));
+    sends.push(out.finally(() => pins.drop(index)));
   };
   // Kernels release the device copies of T's tiles after use: bring dirty ones home first.
   await syncStored(T);
@@ -157,7 +157,7 @@ async function solveInPlace(T: DArray, X: DArray, lower: boolean, trans: boolean
         const x = use(xPins, xIndex(i, c));
         const ops = operands.map((o) => (isOwn(o) ? use(o.pins, o.index) : o));
         await kernel(x, ops);
-        await kernels.sync(x);
+        await xPins.settle(x);
       } finally {
         for (const [pins, index] of held) pins.drop(index);
       }
@@ -187,4 +187,6 @@ async function solveInPlace(T: DArray, X: DArray, lower: boolean, trans: boolean
   };
   await Promise.all(mine.map(([i, c]) => task(i, c)));
   await Promise.all(sends);
+  await xPins.finish();
+  await tPins.finish();
 }
