@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { BackendError, NotPositiveDefiniteError, SingularMatrixError } from '../errors.js';
 import { Limiter } from './limiter.js';
+import { traceKernel } from '../trace/recorder.js';
 import { type BackendName, cacheBudgetBytes, defaultConcurrency, ensureOpenblasCoretype, ensurePoclCache, envBackend } from './config.js';
 import {
   type FloatArray,
@@ -92,7 +93,7 @@ async function launch(op: string, name: string, args: Arg[], operands: FloatArra
   }
   const entry = dev ? `cl${name[0].toUpperCase()}${name.slice(1)}` : name;
   try {
-    await limiter.run(() => n[entry](...args) as Promise<void>);
+    await limiter.run(() => traceKernel(name, args, () => n[entry](...args) as Promise<void>)); // a span when tracing
   } catch (e) {
     throw mapError(op, e);
   } finally {
