@@ -9,6 +9,7 @@ import type { FloatArray } from '../kernels/index.js';
 import { TileBoard, isTile, type Mail } from './board.js';
 import { TilePins, checkFloat, privateComm, shapeError } from './context.js';
 import { KernelQueue } from './scheduler.js';
+import { progress } from '../progress.js';
 
 /** Tag space of Cholesky tile messages on the private linalg communicator. */
 const CHOL_TAG_BASE = 1 << 28;
@@ -84,6 +85,8 @@ async function factor(L: DArray, comm: DArray['comm']): Promise<number> {
 
   // Lower tiles only: the upper ones are zero tiles that were never materialised (see lowerCopy).
   const local = L.tileIndices().filter(([i, j]) => i >= j) as [number, number][];
+  // Progress (rank 0, on a terminal) in kernels done: tile (i, j) takes j updates and its own step.
+  const prog = progress(comm, `cholesky ${n}x${n}`, local.reduce((t, [, j]) => t + j + 1, 0) || 1);
 
   // Who consumes panel tile (i, k): diagonal ones feed the TRSMs below them; off-diagonal ones the updates
   // of row i (left factor) and of column i (right factor).
@@ -207,11 +210,13 @@ async function factor(L: DArray, comm: DArray['comm']): Promise<number> {
     }
     if (i > j) await unref(j, j);
     publish(i, j, mail);
+    prog.add(j + 1);
   };
 
   // A failure other than a non-positive pivot (a dead peer, a backend error) fails this rank at once; the
   // launcher then stops the job, so waiting tasks never hang.
   await Promise.all(local.map(([i, j]) => task(i, j)));
+  prog.done();
   await Promise.all(sends);
   await pins.finish();
   return failed;
