@@ -70,6 +70,7 @@ describe('trace of a 4-rank job (launcher --trace, darray-report)', function () 
   it('prints progress from rank 0 only (forced with DARRAY_PROGRESS=1)', () => {
     assert.match(output, /^\[0\] ring: 33% after /m);
     assert.match(output, /^\[0\] ring: done in /m);
+    assert.match(output, /^\[0\] cholesky 192x192: \d+% after /m);
     assert.doesNotMatch(output, /^\[[123]\] (ring|cholesky)/m);
   });
 
