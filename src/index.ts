@@ -17,6 +17,9 @@ export * from './linalg/index.js';
 // Kernel backend choice (the kernels themselves are internal).
 export { setBackend, getBackend } from './kernels/index.js';
 
+// One progress line per job (from rank 0) for long operations of user programs.
+export { progress, type Progress, type ProgressOptions } from './progress.js';
+
 // Sparse matrices and graphs, as namespaces: da.sparse.fromEdges, da.graph.pagerank.
 export * as sparse from './sparse/index.js';
 export * as graph from './graph/index.js';
