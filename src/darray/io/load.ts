@@ -13,6 +13,7 @@ import { localTileIndices, tileOffset, tileShape } from '../distribution.js';
 import { type Dtype, isDtype, type TypedArray } from '../dtype.js';
 import { withTile } from '../store/tile-map.js';
 import { type DArrayOptions, resolveLayout } from '../validate.js';
+import { progress } from '../../progress.js';
 import { agree } from './agree.js';
 import { recover } from './checkpoint.js';
 import { fillValue } from './open.js';
@@ -59,29 +60,39 @@ export async function load(comm: Comm, dir: string, opts: LoadOptions = {}): Pro
   }));
   const todo = localTileIndices(A.shape, A.blockSize, A.grid, comm.rank);
   const direct = directMeta(target, dtype);
+  // One progress line per job, from rank 0's share of the tiles (shown only for loads that take a while).
+  const bar = todo.length > 0 ? progress(comm, `load ${dir}`, todo.length) : undefined;
   await agree(comm, op, async () => {
     let next = 0;
     const worker = async () => {
       while (next < todo.length) {
         const index = todo[next++];
-        const offset = tileOffset(A.blockSize, index);
-        const shape = tileShape(A.shape, A.blockSize, index);
-        if (shape.some((n) => n === 0)) continue;
-        if (direct && isOneChunk(offset, shape, A.shape, direct.chunks)) {
-          const key = chunkKey(offset.map((o, d) => o / direct.chunks[d]), direct.dimension_separator ?? '.');
-          const bytes = await readOrMissing(path.join(target, key));
-          withTile(A, index, (t) => {
-            if (bytes) decodeChunk(bytes, direct, dtype, shape, t, `rank ${comm.rank} load: chunk ${key}`);
-            else t.fill(fillValue(direct));
-          });
-          continue;
-        }
-        const sel = offset.map((o, d) => zarr.slice(o, o + shape[d]));
-        const got = await zarr.get(arr, sel) as unknown;
-        withTile(A, index, (t) => copyInto(t, got, stored, `tile [${index}]`));
+        await loadTile(index);
+        bar?.add();
       }
     };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENT_TILES, todo.length) }, worker));
+    const loadTile = async (index: number[]): Promise<void> => {
+      const offset = tileOffset(A.blockSize, index);
+      const shape = tileShape(A.shape, A.blockSize, index);
+      if (shape.some((n) => n === 0)) return;
+      if (direct && isOneChunk(offset, shape, A.shape, direct.chunks)) {
+        const key = chunkKey(offset.map((o, d) => o / direct.chunks[d]), direct.dimension_separator ?? '.');
+        const bytes = await readOrMissing(path.join(target, key));
+        withTile(A, index, (t) => {
+          if (bytes) decodeChunk(bytes, direct, dtype, shape, t, `rank ${comm.rank} load: chunk ${key}`);
+          else t.fill(fillValue(direct));
+        });
+        return;
+      }
+      const sel = offset.map((o, d) => zarr.slice(o, o + shape[d]));
+      const got = await zarr.get(arr, sel) as unknown;
+      withTile(A, index, (t) => copyInto(t, got, stored, `tile [${index}]`));
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(CONCURRENT_TILES, todo.length) }, worker));
+    } finally {
+      bar?.done();
+    }
   });
   return A;
 }

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DArray } from '../darray.js';
 import { localTileIndices, tileShape } from '../distribution.js';
+import { progress } from '../../progress.js';
 import { agree } from './agree.js';
 import { newPath, recover, swapIn, writeFileAtomic, writeFileAtomicAsync } from './checkpoint.js';
 import { chunkKey, type Compression, encodeChunk, makeMeta } from './zarr-format.js';
@@ -51,6 +52,8 @@ export async function save(A: DArray, dir: string, opts: SaveOptions = {}): Prom
       // Arrays opened from this store read their remaining tiles now, before the store is replaced.
       detachFileTiles(target);
       const todo = localTileIndices(A.shape, A.blockSize, A.grid, comm.rank);
+      // One progress line per job, from rank 0's share of the chunks (shown only for saves that take a while).
+      const bar = todo.length > 0 ? progress(comm, `save ${dir}`, todo.length) : undefined;
       let next = 0;
       // A few chunks in flight at once, so writes and fsyncs overlap; each writer holds only its own tile,
       // so under a memory limit the others may stay spilled.
@@ -60,9 +63,14 @@ export async function save(A: DArray, dir: string, opts: SaveOptions = {}): Prom
           const shape = tileShape(A.shape, A.blockSize, index);
           const bytes = encodeChunk(A.tile(index)!, shape, meta.chunks, meta);
           await writeFileAtomicAsync(path.join(tmp, chunkKey(index)), bytes);
+          bar?.add();
         }
       };
-      await Promise.all(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, todo.length) }, writer));
+      try {
+        await Promise.all(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, todo.length) }, writer));
+      } finally {
+        bar?.done();
+      }
     });
     await agree(comm, op, () => {
       if (comm.rank !== 0) return;
