@@ -6,7 +6,7 @@ import type { Channel } from './channel.js';
 import { bcast as treeOrChainBcast } from './collectives/bcast.js';
 import * as ex from './collectives/exchange.js';
 import { recursiveDoubling, treeReduce } from './collectives/reduce.js';
-import { ringAllreduce, ringReduce } from './collectives/ring.js';
+import { pairAllreduce, ringAllreduce, ringReduce } from './collectives/ring.js';
 import { checkRoot, context, own, tuning } from './collectives/util.js';
 import { checkOp, isTypedArray, type ReduceOp } from './reduce-ops.js';
 
@@ -42,6 +42,7 @@ export async function allreduce<T>(ch: Channel, value: T, op: ReduceOp): Promise
   checkOp(op, ctx);
   if (ch.size === 1) return own(value);
   if (isTypedArray(value) && value.byteLength >= tuning.allreduceRingBytes && value.length >= ch.size) {
+    if (ch.size === 2 && tuning.pairAllreduce) return (await pairAllreduce(ch, value, op, ctx)) as T;
     return (await ringAllreduce(ch, value, op, ctx)) as T;
   }
   return (await recursiveDoubling(ch, value, op, ctx)) as T;

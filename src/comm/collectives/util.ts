@@ -16,6 +16,8 @@ export const tuning = {
   reduceRingBytes: 256 * 1024,
   /** bcast of a typed array at least this large (3+ ranks): pipelined chain; smaller: binomial tree. */
   bcastChainBytes: 256 * 1024,
+  /** allreduce of a large typed array on 2 ranks: one whole-array exchange (pairAllreduce) instead of the ring. */
+  pairAllreduce: true,
   /** Pipeline segment: one message of a ring/chain step; the reduction of one overlaps the next's transfer. */
   segmentBytes: 4 * 1024 * 1024,
   /** allgather steps whose typed-array payload is below this travel as one packed message. */
