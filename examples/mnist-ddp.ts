@@ -1,9 +1,9 @@
 // Data-parallel training of an MLP on MNIST digits with TensorFlow.js (CPU backend) and darray's DataParallel:
 //   npx tsx scripts/mpirun.ts -n 4 examples/mnist-ddp.ts [--epochs 4] [--train 2000] [--test 1000] [--batch 64]
 // Every rank holds the model; each trains on its shard of every global batch; gradients are averaged.
-import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { finalize, init } from '../src/comm/index.js';
+import { digits } from './mnist-data.js';
 import { DataParallel, DistributedSampler } from '../src/ml/index.js';
 
 const arg = (name: string, dflt: number) => {
@@ -13,19 +13,6 @@ const arg = (name: string, dflt: number) => {
 const EPOCHS = arg('epochs', 4), TRAIN = arg('train', 2000), TEST = arg('test', 1000), BATCH = arg('batch', 64);
 const MIN_ACCURACY = arg('min-accuracy', 0.85);
 
-/**
- * Digits from the `mnist` package, taken in a fixed order (its own set() shuffles with Math.random, which
- * would give every rank a different data set): sample k is the (k / 10)-th image of digit k % 10.
- */
-function digits(count: number, first: number): { x: Float32Array; y: Float32Array } {
-  const mnist = createRequire(import.meta.url)('mnist') as { [d: number]: { get(i: number): number[] } };
-  const x = new Float32Array(count * 784), y = new Float32Array(count * 10);
-  for (let k = 0; k < count; k++) {
-    x.set(mnist[k % 10].get(first + Math.floor(k / 10)), k * 784);
-    y[k * 10 + (k % 10)] = 1;
-  }
-  return { x, y };
-}
 const rows = (src: Float32Array, width: number, idx: ArrayLike<number>) => {
   const out = new Float32Array(idx.length * width);
   for (let r = 0; r < idx.length; r++) out.set(src.subarray(idx[r] * width, (idx[r] + 1) * width), r * width);

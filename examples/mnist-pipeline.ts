@@ -1,9 +1,9 @@
 // The MNIST MLP of mnist-ddp.ts split into a 2-stage pipeline: layer 1 on rank 0, layer 2 and the loss on rank 1.
 //   npx tsx scripts/mpirun.ts -n 2 examples/mnist-pipeline.ts [--epochs 4] [--train 2000] [--batch 64] [--microbatches 4]
 // Only activations (batch x 128) and their gradients travel between the ranks; each rank keeps its own weights.
-import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { finalize, init } from '../src/comm/index.js';
+import { digits } from './mnist-data.js';
 import { pipeline, softmaxCrossEntropy, splitMicrobatches, type FloatArray, type PassInfo, type Stage } from '../src/ml/index.js';
 
 const arg = (name: string, dflt: number) => {
@@ -13,16 +13,6 @@ const arg = (name: string, dflt: number) => {
 const EPOCHS = arg('epochs', 4), TRAIN = arg('train', 2000), TEST = arg('test', 1000), BATCH = arg('batch', 64);
 const M = arg('microbatches', 4), MIN_ACCURACY = arg('min-accuracy', 0.85);
 
-/** Digits in a fixed order, as in mnist-ddp.ts: sample k is the (k / 10)-th image of digit k % 10. */
-function digits(count: number, first: number): { x: Float32Array; y: Float32Array } {
-  const mnist = createRequire(import.meta.url)('mnist') as { [d: number]: { get(i: number): number[] } };
-  const x = new Float32Array(count * 784), y = new Float32Array(count * 10);
-  for (let k = 0; k < count; k++) {
-    x.set(mnist[k % 10].get(first + Math.floor(k / 10)), k * 784);
-    y[k * 10 + (k % 10)] = 1;
-  }
-  return { x, y };
-}
 
 /**
  * One dense layer y = act(x W + b) as a pipeline Stage on tfjs. Forward keeps its input per micro-batch;
