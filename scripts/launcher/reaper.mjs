@@ -3,11 +3,11 @@
 // rank, "done" when the launcher finished cleanly. EOF on stdin without "done" means the launcher is gone.
 
 import fs from 'node:fs';
+import { onStdinLines } from './stdin-lines.mjs';
 
 const rundir = process.argv[2];
 const groups = new Set();
 let done = false;
-let buffered = '';
 
 // Outlive the launcher's own signals (a terminal hang-up reaches the whole session).
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => {});
@@ -20,17 +20,10 @@ function signalAll(sig) {
   return any;
 }
 
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (text) => {
-  buffered += text;
-  let nl;
-  while ((nl = buffered.indexOf('\n')) >= 0) {
-    const line = buffered.slice(0, nl).trim();
-    buffered = buffered.slice(nl + 1);
-    const m = /^pgid (\d+)$/.exec(line);
-    if (m) groups.add(Number(m[1]));
-    else if (line === 'done') done = true;
-  }
+onStdinLines((line) => {
+  const m = /^pgid (\d+)$/.exec(line);
+  if (m) groups.add(Number(m[1]));
+  else if (line === 'done') done = true;
 });
 process.stdin.on('close', () => {
   if (done) process.exit(0);

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { onStdinLines } from './stdin-lines.mjs';
 
 const [rundir, cmd, ...args] = process.argv.slice(2);
 if (!rundir || !cmd) {
@@ -81,19 +82,11 @@ function stop() {
   }, 2000);
 }
 
-let buffered = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (text) => {
-  buffered += text;
-  let nl;
-  while ((nl = buffered.indexOf('\n')) >= 0) {
-    const line = buffered.slice(0, nl).trim();
-    buffered = buffered.slice(nl + 1);
-    if (!child && keyFile && line.startsWith('KEYS ')) takeKeys(line);
-    else if (line === 'USR2') { if (child) try { process.kill(child.pid, 'SIGUSR2'); } catch { /* gone */ } }
-    else if (line === 'TERM') stop();
-    else if (line === 'KILL') signalGroup('SIGKILL');
-  }
+onStdinLines((line) => {
+  if (!child && keyFile && line.startsWith('KEYS ')) takeKeys(line);
+  else if (line === 'USR2') { if (child) try { process.kill(child.pid, 'SIGUSR2'); } catch { /* gone */ } }
+  else if (line === 'TERM') stop();
+  else if (line === 'KILL') signalGroup('SIGKILL');
 });
 process.stdin.on('end', stop);
 process.stdin.on('error', stop);
