@@ -2,6 +2,8 @@
 // sync on the host (the benchmark's direct-BLAS reference) and async on the OpenCL device.
 #include "kernels.h"
 
+#include <initializer_list>
+
 #include "args.h"
 #include "cpu/blas.h"
 #include "opencl/device.h"
@@ -12,6 +14,18 @@ namespace {
 
 ocl::Tile ToTile(const Mat& m) { return {m.arr.base, m.arr.bytes(), m.offset, m.ld}; }
 ocl::Tile ToTile(const Arr& a) { return {a.base, a.bytes(), 0, 1}; }
+
+// LAPACK factorizations run on the host on both backends (on OpenCL as MAGMA does for the diagonal tile), so
+// on the device backend the tiles they read and write are fetched first when a kernel left them dirty there.
+template <Mode M>
+Status HostFirst(std::initializer_list<ocl::Tile> tiles) {
+  if (M != Mode::kDevice) return Status::Ok();
+  for (const ocl::Tile& t : tiles) {
+    Status s = ocl::HostTakes(t);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
 
 // Runs body<T>() for the operands' element type.
 template <class F>
@@ -96,11 +110,8 @@ Napi::Value Potrf(const Napi::CallbackInfo& info) {
   Mat A = a.Matrix(2, n, n);
   bool f64 = A.arr.dt == Dtype::kF64;
   auto fn = [=]() {
-    // On the OpenCL backend the diagonal tile is factored on the host (as MAGMA does): fetch it first.
-    if (M == Mode::kDevice) {
-      Status s = ocl::HostTakes(ToTile(A));
-      if (!s.ok()) return s;
-    }
+    Status s = HostFirst<M>({ToTile(A)});
+    if (!s.ok()) return s;
     return ByDtype(f64, [&](auto tag) {
       using T = decltype(tag);
       return cpu::Potrf<T>(lower, n, A.ptr<T>(), A.ld);
@@ -119,10 +130,8 @@ Napi::Value Getrf(const Napi::CallbackInfo& info) {
   int* piv = ipiv.Data();
   bool f64 = A.arr.dt == Dtype::kF64;
   auto fn = [=]() {
-    if (M == Mode::kDevice) {
-      Status s = ocl::HostTakes(ToTile(A));
-      if (!s.ok()) return s;
-    }
+    Status s = HostFirst<M>({ToTile(A)});
+    if (!s.ok()) return s;
     return ByDtype(f64, [&](auto tag) {
       using T = decltype(tag);
       return cpu::Getrf<T>(m, n, A.ptr<T>(), A.ld, piv);
@@ -141,11 +150,8 @@ Napi::Value Geqrf(const Napi::CallbackInfo& info) {
   if (tau.length < static_cast<size_t>(m < n ? m : n)) a.Fail("tau is shorter than min(m, n)");
   bool f64 = A.arr.dt == Dtype::kF64;
   auto fn = [=]() {
-    if (M == Mode::kDevice) {
-      Status s = ocl::HostTakes(ToTile(A));
-      if (s.ok()) s = ocl::HostTakes(ToTile(tau));
-      if (!s.ok()) return s;
-    }
+    Status s = HostFirst<M>({ToTile(A), ToTile(tau)});
+    if (!s.ok()) return s;
     return ByDtype(f64, [&](auto tag) {
       using T = decltype(tag);
       return cpu::Geqrf<T>(m, n, A.ptr<T>(), A.ld, reinterpret_cast<T*>(tau.base));
