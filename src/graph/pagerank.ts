@@ -30,44 +30,61 @@ export async function pagerank(G: SparseMatrix, opts: PagerankOptions = {}): Pro
   if (typeof d !== 'number' || !(d >= 0 && d <= 1)) throw new ShapeError(`damping must be in [0, 1], got ${d}`, { rank, op });
   if (typeof tol !== 'number' || !(tol > 0)) throw new ShapeError(`tol must be positive, got ${tol}`, { rank, op });
   if (!Number.isSafeInteger(maxIter) || maxIter < 1) throw new ShapeError(`maxIter must be a positive integer, got ${maxIter}`, { rank, op });
-  // x_new = d * (A^T (x / outweight) + dangling mass / n) + (1 - d) / n: a matvec with the transpose.
+  // x_new = d * (A^T (x / outweight) + dangling mass / n) + (1 - d) / n: a matvec with the transpose. Every
+  // per-vertex array lives in the kernel's order (K.rowOrder), which the product needs no shuffle for.
   const At = G.symmetric ? G : await G.transpose();
-  const n = G.nrows, m = G.localRows;
-  const inv = G.localRowSums();
-  const dangling: number[] = [];
-  for (let i = 0; i < m; i++) {
-    if (inv[i] === 0) dangling.push(i);
-    else inv[i] = 1 / inv[i];
+  const K = At.kernel();
+  const n = G.nrows, m = G.localRows, order = K.rowOrder;
+  const sums = G.localRowSums();
+  const inv = new Float64Array(m);
+  let nd = 0;
+  for (let r = 0; r < m; r++) if (sums[order[r]] === 0) nd++;
+  const dangling = new Int32Array(nd);
+  nd = 0;
+  for (let r = 0; r < m; r++) {
+    const w = sums[order[r]];
+    if (w === 0) dangling[nd++] = r;
+    else inv[r] = 1 / w;
   }
   const x = new Float64Array(m).fill(1 / n);
-  const z = At.extVector();
+  const z = new Float64Array(K.nExt);
   const y = new Float64Array(m);
-  let dmass = await G.comm.allreduce(dangling.length / n, 'sum');
+  let dmass = await G.comm.allreduce(nd / n, 'sum');
+  // Both scalars of an iteration (the L1 change and the next dangling mass) travel in one allreduce.
   const stats = new Float64Array(2);
   for (let it = 0; it < maxIter; it++) {
-    for (let i = 0; i < m; i++) z[i] = x[i] * inv[i];
-    await At.halo(z, z);
-    At.multiplyLocal(z, y);
-    const base = d * (dmass / n) + (1 - d) / n;
-    let err = 0;
-    for (let i = 0; i < m; i++) {
-      const v = d * y[i] + base;
-      err += Math.abs(v - x[i]);
-      x[i] = v;
-    }
+    scaleInto(z, x, inv, m);
+    await K.multiply(z, y, op);
+    const err = update(x, y, d, d * (dmass / n) + (1 - d) / n, m);
     let dm = 0;
-    for (const i of dangling) dm += x[i];
+    for (let k = 0; k < nd; k++) dm += x[dangling[k]];
     stats[0] = err; stats[1] = dm;
     const s = await G.comm.allreduce(stats, 'sum');
     dmass = s[1];
     opts.onIteration?.(it + 1, s[0]);
-    if (s[0] < n * tol) return toVector(G, x);
+    if (s[0] < n * tol) return toVector(G, x, order);
   }
   throw new DArrayError(`did not converge to tol ${tol} in ${maxIter} iterations`, { rank, op });
 }
 
-async function toVector(G: SparseMatrix, x: Float64Array): Promise<DArray> {
+function scaleInto(z: Float64Array, x: Float64Array, inv: Float64Array, m: number): void {
+  for (let i = 0; i < m; i++) z[i] = x[i] * inv[i];
+}
+
+/** x = d * y + base in place; returns sum |x_new - x_old|. */
+function update(x: Float64Array, y: Float64Array, d: number, base: number, m: number): number {
+  let err = 0;
+  for (let i = 0; i < m; i++) {
+    const v = d * y[i] + base;
+    err += Math.abs(v - x[i]);
+    x[i] = v;
+  }
+  return err;
+}
+
+async function toVector(G: SparseMatrix, x: Float64Array, order: Int32Array): Promise<DArray> {
   const v = await G.rowVector('float64');
-  v.tile([G.comm.rank])?.set(x);
+  const t = v.tile([G.comm.rank]);
+  if (t) for (let r = 0; r < x.length; r++) t[order[r]] = x[r];
   return v;
 }

@@ -6,6 +6,7 @@ import { empty, type DArray } from '../darray/index.js';
 import { agree, fail } from './agree.js';
 import { buildCsr, type Combine } from './csr.js';
 import { haloExchange, localizeColumns, makeHaloPlan, type HaloPlan } from './halo.js';
+import { MatvecKernel } from './kernel.js';
 import { blockOf, ownerOf, rangeOf, vectorLayout } from './partition.js';
 
 /**
@@ -18,6 +19,7 @@ export class SparseMatrix {
   readonly colBlock: number;
   readonly rowStart: number;
   readonly rowEnd: number;
+  private cachedKernel: MatvecKernel | undefined;
 
   /** @internal Use the constructors. `col` indexes the extended vector of `plan` (own block, then ghosts). */
   constructor(
@@ -92,28 +94,9 @@ export class SparseMatrix {
     return haloExchange(this.comm, this.plan, own, ext, 'sparse matvec');
   }
 
-  /** @internal Local multiply y = A x_ext for this rank's rows, x_ext already exchanged. */
-  multiplyLocal(xExt: Float64Array, y: Float64Array): void {
-    const { rowPtr, col, values } = this;
-    const n = this.localRows;
-    if (values) {
-      for (let i = 0; i < n; i++) {
-        let s = 0;
-        for (let k = rowPtr[i], e = rowPtr[i + 1]; k < e; k++) s += values[k] * xExt[col[k]];
-        y[i] = s;
-      }
-    } else {
-      for (let i = 0; i < n; i++) {
-        let s = 0;
-        for (let k = rowPtr[i], e = rowPtr[i + 1]; k < e; k++) s += xExt[col[k]];
-        y[i] = s;
-      }
-    }
-  }
-
-  /** @internal A scratch extended vector for this matrix's halo. */
-  extVector(): Float64Array {
-    return new Float64Array(this.plan.nOwn + this.plan.ghosts.length);
+  /** @internal The reordered multiply form of this rank's rows (see MatvecKernel), built on first use and kept. */
+  kernel(): MatvecKernel {
+    return (this.cachedKernel ??= new MatvecKernel(this.comm, this.rowPtr, this.col, this.values, this.plan, this.nrows === this.ncols));
   }
 
   /**
@@ -126,13 +109,15 @@ export class SparseMatrix {
     }
     const lay = this.colLayout();
     if (x.blockSize[0] !== lay.blockSize[0] || x.grid[0] !== lay.grid[0]) x = await x.redistribute(lay);
-    const ext = this.extVector();
+    const K = this.kernel();
+    const ext = new Float64Array(K.nExt);
     const t = x.tile([this.comm.rank]);
-    if (t) for (let i = 0; i < t.length; i++) ext[i] = t[i];
-    await this.halo(ext, ext);
+    if (t) for (let j = 0; j < K.nOwn; j++) ext[K.extPos[j]] = t[j];
+    const yk = new Float64Array(K.m);
+    await K.multiply(ext, yk);
     const y = await this.rowVector('float64');
-    const yt = y.tile([this.comm.rank]) as Float64Array | undefined;
-    this.multiplyLocal(ext, yt ?? new Float64Array(0));
+    const yt = y.tile([this.comm.rank]);
+    if (yt) for (let r = 0; r < K.m; r++) yt[K.rowOrder[r]] = yk[r];
     return y;
   }
 
