@@ -52,7 +52,7 @@ async function once(fn: () => unknown, setup: () => void): Promise<number> {
 interface Case {
   kernel: string;
   flops: (n: number) => number;
-  inputs: (dtype: Dtype, n: number) => { run: () => Promise<void>; direct: () => Promise<void>; reset: () => void };
+  inputs: (dtype: Dtype, n: number) => { run: () => Promise<void>; direct: (threads?: number) => Promise<void>; reset: () => void };
 }
 
 const cases: Case[] = [
@@ -63,7 +63,7 @@ const cases: Case[] = [
       const A = matrix(dt, n, rnd), B = matrix(dt, n, (i, j) => rnd(j, i)), C = matrix(dt, n, () => 0);
       return {
         run: () => K.gemm(false, false, n, n, n, 1, A, B, 0, C),
-        direct: () => K.directGemm(false, false, n, n, n, 1, A, B, 0, C, { threads: 1 }),
+        direct: (threads = 1) => K.directGemm(false, false, n, n, n, 1, A, B, 0, C, { threads }),
         reset: () => {},
       };
     },
@@ -75,7 +75,7 @@ const cases: Case[] = [
       const A = matrix(dt, n, rnd), C = matrix(dt, n, () => 0);
       return {
         run: () => K.syrk('L', false, n, n, -1, A, 1, C),
-        direct: () => K.directSyrk('L', false, n, n, -1, A, 1, C, { threads: 1 }),
+        direct: (threads = 1) => K.directSyrk('L', false, n, n, -1, A, 1, C, { threads }),
         reset: () => {},
       };
     },
@@ -87,7 +87,7 @@ const cases: Case[] = [
       const L = matrix(dt, n, lowerTri(n)), B0 = matrix(dt, n, rnd), B = matrix(dt, n, rnd);
       return {
         run: () => K.trsm('R', 'L', true, 'N', n, n, 1, L, B),
-        direct: () => K.directTrsm('R', 'L', true, 'N', n, n, 1, L, B, { threads: 1 }),
+        direct: (threads = 1) => K.directTrsm('R', 'L', true, 'N', n, n, 1, L, B, { threads }),
         reset: () => B.data.set(B0.data),
       };
     },
@@ -99,7 +99,7 @@ const cases: Case[] = [
       const A0 = matrix(dt, n, spd(n)), A = matrix(dt, n, spd(n));
       return {
         run: () => K.potrf('L', n, A),
-        direct: () => K.directPotrf('L', n, A, { threads: 1 }),
+        direct: (threads = 1) => K.directPotrf('L', n, A, { threads }),
         reset: () => A.data.set(A0.data),
       };
     },
@@ -166,7 +166,12 @@ async function overhead(): Promise<void> {
     us_per_call: round((t / calls) * 1e6, 1), calls });
 }
 
-/** OpenCL: kernels on resident device tiles (timed after a warm-up, write-back included) vs direct CPU BLAS. */
+/**
+ * OpenCL: each kernel timed twice after a warm-up: once with upload and write-back included (inputs released from
+ * the device before each run, output written back after it) and once resident (inputs already on the device, the
+ * output left there, as between the steps of a factorization). References: the same kernel through CPU BLAS
+ * called directly in the same run, on 1 thread and on all cores.
+ */
 async function opencl(): Promise<void> {
   try {
     K.setBackend('opencl');
@@ -181,27 +186,34 @@ async function opencl(): Promise<void> {
     for (const c of cases.filter((x) => x.kernel !== 'potrf')) {
       for (const n of clSizes) {
         const io = c.inputs(dtype, n);
-        const dev1 = async (): Promise<void> => {
+        const roundTrip = async (): Promise<void> => {
           await io.run();
-          await K.sync();
+          await K.syncAll();
         };
         const reset = (): void => {
           io.reset();
-          K.release(); // inputs were rewritten on the host
+          K.releaseAll(); // inputs were rewritten on the host
         };
         reset();
-        await dev1(); // first use compiles CLBlast kernels (POCL: seconds)
-        const t = await best(dev1, reset);
+        await roundTrip(); // first use compiles CLBlast kernels (POCL: seconds)
+        const tTrip = await best(roundTrip, reset);
+        reset();
+        await io.run(); // uploads the inputs; the timed runs below find them resident
+        const tResident = await best(io.run);
+        K.releaseAll();
         K.setBackend('cpu');
-        const tRef = await best(io.direct, io.reset);
+        const tRef = await best(() => io.direct(), io.reset);
+        const tAll = await best(() => io.direct(cores), io.reset);
         K.setBackend('opencl');
-        const gf = c.flops(n) / t / 1e9, ref = c.flops(n) / tRef / 1e9;
-        emit({ kernel: c.kernel, dtype, n, backend: 'opencl', device: dev.name, path: 'CLBlast incl. upload and write-back',
-          gflops: round(gf), ref: 'direct CPU BLAS, 1 thread, same run', ref_gflops: round(ref), ratio: round(gf / ref, 3) });
+        const gf = (t: number): number => round(c.flops(n) / t / 1e9);
+        emit({ kernel: c.kernel, dtype, n, backend: 'opencl', device: dev.name, gflops_resident: gf(tResident),
+          gflops: gf(tTrip), path: 'CLBlast; gflops incl. upload and write-back, gflops_resident with tiles on the device',
+          ref: 'direct CPU BLAS, same run', ref_gflops: gf(tRef), ref_all_cores_gflops: gf(tAll), cores,
+          ratio: round(tRef / tTrip, 3), ratio_resident_all_cores: round(tAll / tResident, 3) });
       }
     }
   }
-  K.release();
+  K.releaseAll();
   K.setBackend('cpu');
 }
 

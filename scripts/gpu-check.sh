@@ -1,52 +1,59 @@
 #!/usr/bin/env bash
-# One prepared check for a machine with a GPU: build the addon, run the kernel tests on the GPU through OpenCL,
-# then the kernel benchmark (13 minutes at most, every step under a timeout). Results go to $OUT (or
-# ./gpu-check-out) as logs plus bench JSON lines.
+# One prepared check for a machine with a GPU: the kernel tests on the GPU through OpenCL, the kernel benchmark
+# (CLBlast on the GPU beside CPU BLAS on all cores) and the Cholesky demo on the GPU beside the CPU backend, every
+# step under a timeout (about 8 minutes at most). On a bare machine without a registry, run scripts/gpu-pack.sh
+# here first and carry .gpu and build/Release: the pack brings node, the libraries and node_modules.
+# Results go to $OUT (or ./gpu-check-out): summary.txt, machine.txt, steps.log (every step's output), bench.jsonl.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-$PWD/gpu-check-out}"
 mkdir -p "$out"
-export POCL_CACHE_DIR="${POCL_CACHE_DIR:-$HOME/.cache/pocl}"
 status=0
-step() { # step NAME SECONDS COMMAND...: run under a timeout, log to $out/NAME.log, remember failures
-  local name=$1 secs=$2
+step() { # step NAME SECONDS COMMAND...: run under a timeout, log to steps.log, remember failures
+  local name=$1 secs=$2 t0=$SECONDS
   shift 2
-  echo "== $name" | tee -a "$out/summary.txt"
-  if timeout "$secs" "$@" >"$out/$name.log" 2>&1; then
-    echo "   ok" | tee -a "$out/summary.txt"
-  else
-    echo "   FAILED (exit $?), see $name.log" | tee -a "$out/summary.txt"
-    status=1
+  echo "===== $name: $*" >>"$out/steps.log"
+  timeout -k 5 "$secs" "$@" >"$out/$name.tmp" 2>&1
+  local rc=$?
+  cat "$out/$name.tmp" >>"$out/steps.log"
+  local verdict="ok"
+  [ $rc -eq 0 ] || { verdict="FAILED exit $rc"; status=1; }
+  echo "== $name: $verdict ($((SECONDS - t0)) s)" | tee -a "$out/summary.txt"
+  tail -n 4 "$out/$name.tmp" | sed 's/^/   /' | tee -a "$out/summary.txt"
+  rm -f "$out/$name.tmp"
+  return $rc
+}
+
+if [ -e .gpu/pack.tar.xz ]; then
+  mkdir -p /tmp/darray-gpu
+  tar -C /tmp/darray-gpu -xJf .gpu/pack.tar.xz bin lib
+  tar -xJf .gpu/pack.tar.xz node_modules
+  export PATH="/tmp/darray-gpu/bin:$PWD/node_modules/.bin:$PATH" LD_LIBRARY_PATH="/tmp/darray-gpu/lib:${LD_LIBRARY_PATH:-}"
+fi
+# NVIDIA's OpenCL driver comes with the kernel driver; where no ICD file names it, point the loader at it.
+if ! ls /etc/OpenCL/vendors/*.icd >/dev/null 2>&1; then
+  lib=$(find /usr/local/nvidia /usr/lib/x86_64-linux-gnu /usr/lib64 -name 'libnvidia-opencl.so.1' 2>/dev/null | head -n 1)
+  if [ -n "$lib" ]; then
+    mkdir -p /tmp/darray-gpu/icd && echo "$lib" >/tmp/darray-gpu/icd/nvidia.icd
+    export OCL_ICD_VENDORS=/tmp/darray-gpu/icd
   fi
-  tail -n 5 "$out/$name.log" | sed 's/^/   /'
-}
+fi
+{ nvidia-smi -L; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; node --version; nproc
+  echo "OCL_ICD_VENDORS=${OCL_ICD_VENDORS:-}"; ls /etc/OpenCL/vendors/ "${OCL_ICD_VENDORS:-/nonexistent}"
+  ldd build/Release/darray_native.node; } >"$out/machine.txt" 2>&1
 
-{ nvidia-smi -L 2>/dev/null; clinfo -l 2>/dev/null; node --version; } >"$out/machine.txt" 2>&1
-# NVIDIA's OpenCL ICD comes with the driver; without an ICD file the GPU is invisible to OpenCL.
-ls /etc/OpenCL/vendors/ >>"$out/machine.txt" 2>&1
-
-# Prerequisites: Node with this checkout's node_modules, the Debian build packages (see .ci/run) and an OpenCL
-# ICD for the GPU. Missing ones are listed in prereq.log, and the steps that need them fail with their logs.
-prereq() {
-  local ok=0
-  command -v node >/dev/null || { echo "missing: node"; ok=1; }
-  [ -d node_modules/cmake-js ] || { echo "missing: node_modules (run npm ci where the registry is reachable)"; ok=1; }
-  for h in /usr/include/clblast.h /usr/include/lapacke.h /usr/include/CL/cl.h; do
-    [ -e "$h" ] || { echo "missing: $h (apt-get install libclblast-dev liblapacke-dev opencl-headers)"; ok=1; }
-  done
-  ls /etc/OpenCL/vendors/*.icd >/dev/null 2>&1 || { echo "missing: an OpenCL ICD in /etc/OpenCL/vendors"; ok=1; }
-  return $ok
-}
-export -f prereq
-step prereq 30 bash -c prereq
-step build 240 npx cmake-js compile --out build
-step libs 30 bash -c '! ldd build/Release/darray_native.node | grep "not found"'
-step device 60 node -e "const n=require('./build/Release/darray_native.node');console.log(n.clDevices());console.log(n.clInit('gpu',0))"
-# The cpu suite is skipped here: the GPU run is about the OpenCL backend.
-step test-opencl-gpu 300 env DARRAY_BACKEND=opencl DARRAY_OPENCL_DEVICE=gpu DARRAY_OPENCL_FULL=1 \
-  DARRAY_KERNELS_SKIP_CPU=1 npx mocha --no-config --node-option import=tsx --extension ts --timeout 300000 \
+# DARRAY_OPENCL_DEVICE and CHECK_N (the demo's size) can be set for a dry run where there is no GPU.
+export DARRAY_OPENCL_DEVICE="${DARRAY_OPENCL_DEVICE:-gpu}"
+n="${CHECK_N:-16384}"
+step device 30 node -e "const n=require('./build/Release/darray_native.node');console.log(n.clDevices());console.log(n.clInit(process.env.DARRAY_OPENCL_DEVICE,0))" ||
+  { echo "exit 1 (no GPU through OpenCL)" | tee -a "$out/summary.txt"; exit 1; }
+step test-opencl-gpu 150 env DARRAY_BACKEND=opencl DARRAY_OPENCL_FULL=1 DARRAY_KERNELS_SKIP_CPU=1 \
+  mocha --no-config --node-option import=tsx --extension ts --timeout 120000 \
   test/unit/kernels-opencl.test.ts test/unit/kernels-errors.test.ts
-step bench 240 env DARRAY_OPENCL_DEVICE=gpu npx tsx bench/kernels.ts --reps 3 --opencl-sizes 256,512,1024,2048
-grep '^{' "$out/bench.log" >"$out/bench.jsonl" 2>/dev/null || true
+# The demo on one rank: the GPU backend (large tiles keep the device busy) beside the CPU backend on all cores.
+step cholesky-gpu 120 tsx scripts/mpirun.ts -n 1 -x DARRAY_BACKEND=opencl examples/cholesky.ts "$n" 2048
+step cholesky-cpu 100 tsx scripts/mpirun.ts -n 1 -x DARRAY_BACKEND=cpu examples/cholesky.ts "$n" 512
+step bench 110 tsx bench/kernels.ts --sizes 512 --reps 3 --opencl-sizes 1024,2048,4096
+grep -h '^{' "$out/steps.log" >"$out/bench.jsonl" 2>/dev/null || true
 echo "exit $status" | tee -a "$out/summary.txt"
 exit $status
