@@ -30,17 +30,19 @@ if [ -e .gpu/pack.tar.xz ]; then
   tar -xJf .gpu/pack.tar.xz node_modules
   export PATH="/tmp/darray-gpu/bin:$PWD/node_modules/.bin:$PATH" LD_LIBRARY_PATH="/tmp/darray-gpu/lib:${LD_LIBRARY_PATH:-}"
 fi
-# NVIDIA's OpenCL driver comes with the kernel driver; where no ICD file names it, point the loader at it.
-if ! ls /etc/OpenCL/vendors/*.icd >/dev/null 2>&1; then
-  lib=$(find /usr/local/nvidia /usr/lib/x86_64-linux-gnu /usr/lib64 -name 'libnvidia-opencl.so.1' 2>/dev/null | head -n 1)
+# NVIDIA's OpenCL driver comes with the kernel driver; where no ICD file names it (an image may list only POCL),
+# point the loader at a folder with one for it beside the listed ones.
+if ! grep -qs nvidia /etc/OpenCL/vendors/*.icd; then
+  lib=$(find /usr/local/nvidia /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib -name 'libnvidia-opencl.so*' 2>/dev/null | sort | head -n 1)
   if [ -n "$lib" ]; then
     mkdir -p /tmp/darray-gpu/icd && echo "$lib" >/tmp/darray-gpu/icd/nvidia.icd
+    cp /etc/OpenCL/vendors/*.icd /tmp/darray-gpu/icd/ 2>/dev/null
     export OCL_ICD_VENDORS=/tmp/darray-gpu/icd
   fi
 fi
 { nvidia-smi -L; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; node --version; nproc
   echo "OCL_ICD_VENDORS=${OCL_ICD_VENDORS:-}"; ls /etc/OpenCL/vendors/ "${OCL_ICD_VENDORS:-/nonexistent}"
-  ldd build/Release/darray_native.node; } >"$out/machine.txt" 2>&1
+  find / -xdev -name 'libnvidia-opencl*' -o -name 'libcuda.so*' 2>/dev/null | head; ldd build/Release/darray_native.node; } >"$out/machine.txt" 2>&1
 
 # DARRAY_OPENCL_DEVICE and CHECK_N (the demo's size) can be set for a dry run where there is no GPU.
 export DARRAY_OPENCL_DEVICE="${DARRAY_OPENCL_DEVICE:-gpu}"
