@@ -42,7 +42,8 @@ if ! grep -qs nvidia /etc/OpenCL/vendors/*.icd; then
 fi
 { nvidia-smi -L; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; node --version; nproc
   echo "OCL_ICD_VENDORS=${OCL_ICD_VENDORS:-}"; ls /etc/OpenCL/vendors/ "${OCL_ICD_VENDORS:-/nonexistent}"
-  find / -xdev -name 'libnvidia-opencl*' -o -name 'libcuda.so*' 2>/dev/null | head; ldd build/Release/darray_native.node; } >"$out/machine.txt" 2>&1
+  timeout 20 find / \( -path /proc -o -path /sys \) -prune -o \( -name 'libnvidia-opencl*' -o -name 'nvidia*.icd' \) -print
+ldd build/Release/darray_native.node; } >"$out/machine.txt" 2>&1
 
 # DARRAY_OPENCL_DEVICE and CHECK_N (the demo's size) can be set for a dry run where there is no GPU.
 export DARRAY_OPENCL_DEVICE="${DARRAY_OPENCL_DEVICE:-gpu}"
