@@ -59,6 +59,10 @@ export function rankVariables(job: JobEnv, p: Placement, userEnv: NodeJS.Process
   const vars: Record<string, string> = { ...job.exports };
   const userThreads = job.exports.OPENBLAS_NUM_THREADS ?? userEnv.OPENBLAS_NUM_THREADS;
   vars.OPENBLAS_NUM_THREADS = userThreads ?? String(blasThreads(p));
+  // Tile kernels run on libuv's thread pool (4 threads unless set before Node starts): one per owned core, and
+  // two more so file I/O is not queued behind kernels.
+  vars.UV_THREADPOOL_SIZE = job.exports.UV_THREADPOOL_SIZE ?? userEnv.UV_THREADPOOL_SIZE ??
+    String(Math.max(4, Number(vars.OPENBLAS_NUM_THREADS) + 2));
   vars.DARRAY_RANK = String(p.rank);
   vars.DARRAY_SIZE = String(job.size);
   vars.DARRAY_JOB_ID = job.jobId;

@@ -23,13 +23,18 @@ export function coresOwned(): number {
 
 /**
  * Defaults: one BLAS thread per kernel and as many kernels in flight as owned cores, so that in-flight x threads
- * = cores. DARRAY_KERNEL_THREADS gives each call more threads (and fewer calls in flight);
- * DARRAY_KERNELS_IN_FLIGHT overrides the cap.
+ * = cores. Kernels run on libuv's thread pool (UV_THREADPOOL_SIZE, 4 unless set before Node starts; the launcher
+ * sizes it to the cores a rank owns), so no more kernels are put in flight than the pool runs at once, and each
+ * call gets more BLAS threads instead. DARRAY_KERNEL_THREADS gives each call more threads (and fewer calls in
+ * flight); DARRAY_KERNELS_IN_FLIGHT overrides the cap.
  */
 export function defaultConcurrency(): { maxInFlight: number; threadsPerCall: number } {
   const cores = coresOwned();
-  const threadsPerCall = Math.min(positiveInt('DARRAY_KERNEL_THREADS') ?? 1, cores);
-  const maxInFlight = positiveInt('DARRAY_KERNELS_IN_FLIGHT') ?? Math.max(1, Math.floor(cores / threadsPerCall));
+  const pool = positiveInt('UV_THREADPOOL_SIZE') ?? 4;
+  const userThreads = positiveInt('DARRAY_KERNEL_THREADS');
+  const wanted = userThreads === undefined ? cores : Math.max(1, Math.floor(cores / Math.min(userThreads, cores)));
+  const maxInFlight = positiveInt('DARRAY_KERNELS_IN_FLIGHT') ?? Math.min(wanted, pool);
+  const threadsPerCall = userThreads !== undefined ? Math.min(userThreads, cores) : Math.max(1, Math.floor(cores / maxInFlight));
   return { maxInFlight, threadsPerCall };
 }
 

@@ -74,6 +74,22 @@ describe('kernel policy', () => {
     withEnv({ OPENBLAS_NUM_THREADS: 'two' }, () => assert.throws(() => coresOwned(), /OPENBLAS_NUM_THREADS must be a positive integer/));
   });
 
+  it('never puts more kernels in flight than the libuv pool runs; the rest of the cores go to BLAS threads', () => {
+    const base = { DARRAY_LOCAL_SIZE: undefined, DARRAY_KERNEL_THREADS: undefined, DARRAY_KERNELS_IN_FLIGHT: undefined };
+    withEnv({ ...base, OPENBLAS_NUM_THREADS: '16', UV_THREADPOOL_SIZE: undefined }, () => {
+      assert.deepEqual(defaultConcurrency(), { maxInFlight: 4, threadsPerCall: 4 });
+    });
+    withEnv({ ...base, OPENBLAS_NUM_THREADS: '16', UV_THREADPOOL_SIZE: '18' }, () => {
+      assert.deepEqual(defaultConcurrency(), { maxInFlight: 16, threadsPerCall: 1 });
+    });
+    withEnv({ ...base, OPENBLAS_NUM_THREADS: '6', UV_THREADPOOL_SIZE: '4' }, () => {
+      assert.deepEqual(defaultConcurrency(), { maxInFlight: 4, threadsPerCall: 1 });
+    });
+    withEnv({ ...base, OPENBLAS_NUM_THREADS: '8', DARRAY_KERNEL_THREADS: '2', UV_THREADPOOL_SIZE: '2' }, () => {
+      assert.deepEqual(defaultConcurrency(), { maxInFlight: 2, threadsPerCall: 2 });
+    });
+  });
+
   it('configure validates its options', () => {
     assert.throws(() => K.configure({ maxInFlight: 0 }), /configure: maxInFlight must be a positive integer/);
     assert.throws(() => K.configure({ threadsPerCall: 1.5 }), /configure: threadsPerCall/);

@@ -21,7 +21,7 @@ describe('launcher helpers', () => {
     const [p] = placeRanks(4, parseHostfile('h0 slots=2\nh1 slots=2'), false).slice(3);
     const v = rankVariables({ ...job, exports: { A: '1', DARRAY_RANK: '9' } }, p, {});
     assert.deepEqual(v, {
-      A: '1', OPENBLAS_NUM_THREADS: '1', DARRAY_RANK: '3', DARRAY_SIZE: '4', DARRAY_JOB_ID: 'abcd',
+      A: '1', OPENBLAS_NUM_THREADS: '1', UV_THREADPOOL_SIZE: '4', DARRAY_RANK: '3', DARRAY_SIZE: '4', DARRAY_JOB_ID: 'abcd',
       DARRAY_ROOT: 'tcp://h0:5000', DARRAY_RUNDIR: '/tmp/darray-x/r3', DARRAY_LOCAL_RANK: '1',
       DARRAY_LOCAL_SIZE: '2', DARRAY_TRANSPORT: 'tcp', DARRAY_HOST: 'h1',
     });
@@ -38,6 +38,14 @@ describe('launcher helpers', () => {
     assert.equal(blasThreads({ ...p, localSize: 9 }), 1);
     assert.equal(rankVariables(job, p, { OPENBLAS_NUM_THREADS: '5' }).OPENBLAS_NUM_THREADS, '5');
     assert.equal(rankVariables({ ...job, exports: { OPENBLAS_NUM_THREADS: '3' } }, p, {}).OPENBLAS_NUM_THREADS, '3');
+  });
+
+  it('sizes the libuv pool that runs kernels to the cores a rank owns, plus two for file I/O', () => {
+    const [p] = placeRanks(1, parseHostfile('h slots=16'), false);
+    assert.equal(rankVariables(job, p, {}).UV_THREADPOOL_SIZE, '18');
+    const [q] = placeRanks(2, parseHostfile('h slots=2'), false);
+    assert.equal(rankVariables(job, q, {}).UV_THREADPOOL_SIZE, '4');
+    assert.equal(rankVariables(job, p, { UV_THREADPOOL_SIZE: '7' }).UV_THREADPOOL_SIZE, '7');
   });
 
   it('-x VAR takes the launcher value and names a missing one', () => {
