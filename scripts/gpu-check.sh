@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One prepared check for a machine with a GPU: the kernel tests on the GPU through OpenCL, the kernel benchmark
 # (CLBlast on the GPU beside CPU BLAS on all cores) and the Cholesky demo on the GPU beside the CPU backend, every
-# step under a timeout (about 8 minutes at most). On a bare machine without a registry, run scripts/gpu-pack.sh
+# step under a timeout (about 9 minutes at most). On a bare machine without a registry, run scripts/gpu-pack.sh
 # here first and carry .gpu and build/Release: the pack brings node, the libraries and node_modules.
 # Results go to $OUT (or ./gpu-check-out): summary.txt, machine.txt, steps.log (every step's output), bench.jsonl.
 set -uo pipefail
@@ -53,10 +53,16 @@ step device 30 node -e "const n=require('./build/Release/darray_native.node');co
 step test-opencl-gpu 150 env DARRAY_BACKEND=opencl DARRAY_OPENCL_FULL=1 DARRAY_KERNELS_SKIP_CPU=1 \
   mocha --no-config --node-option import=tsx --extension ts --timeout 120000 \
   test/unit/kernels-opencl.test.ts test/unit/kernels-errors.test.ts
-# The demo on one rank: the GPU backend (large tiles keep the device busy) beside the CPU backend on all cores.
+# The demo on one rank: the GPU backend (large tiles keep the device busy) beside the CPU backend on all cores
+# (one rank, then four), and LAPACK's dpotrf on the whole matrix with all cores as the single-process reference.
 step cholesky-gpu 120 tsx scripts/mpirun.ts -n 1 -x DARRAY_BACKEND=opencl examples/cholesky.ts "$n" 2048
 step cholesky-cpu 100 tsx scripts/mpirun.ts -n 1 -x DARRAY_BACKEND=cpu examples/cholesky.ts "$n" 512
-step bench 110 tsx bench/kernels.ts --sizes 512 --reps 3 --opencl-sizes 1024,2048,4096
+step cholesky-cpu-4-ranks 100 tsx scripts/mpirun.ts -n 4 -x DARRAY_BACKEND=cpu examples/cholesky.ts "$n" 512
+cores=$(nproc)
+step potrf-whole-matrix 60 env OPENBLAS_NUM_THREADS="$cores" DARRAY_KERNEL_THREADS="$cores" \
+  tsx bench/linalg.ts --child-single cholesky "$n"
+# CHECK_BENCH=0 skips the kernel benchmark (a rerun that needs only the rest).
+[ "${CHECK_BENCH:-1}" = 0 ] || step bench 110 tsx bench/kernels.ts --sizes 512 --reps 3 --opencl-sizes 1024,2048,4096
 grep -h '^{' "$out/steps.log" >"$out/bench.jsonl" 2>/dev/null || true
 echo "exit $status" | tee -a "$out/summary.txt"
 exit $status
