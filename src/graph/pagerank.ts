@@ -49,20 +49,25 @@ export async function pagerank(G: SparseMatrix, opts: PagerankOptions = {}): Pro
   const x = new Float64Array(m).fill(1 / n);
   const z = new Float64Array(K.nExt);
   const y = new Float64Array(m);
-  let dmass = await G.comm.allreduce(nd / n, 'sum');
-  // Both scalars of an iteration (the L1 change and the next dangling mass) travel in one allreduce.
+  // The two scalars an iteration ends with (its L1 change, the next dangling mass) are summed over the ranks
+  // by riding on the next iteration's halo exchange: one message round per iteration. The change is thus
+  // known one exchange late; the product then under way is dropped and x (that iteration's result) returned.
   const stats = new Float64Array(2);
-  for (let it = 0; it < maxIter; it++) {
+  stats[1] = nd / n;
+  let it = 1;
+  const converged = (s: Float64Array) => it > 1 && s[0] < n * tol;
+  for (; it <= maxIter + 1; it++) {
     scaleInto(z, x, inv, m);
-    await K.multiply(z, y, op);
-    const err = update(x, y, d, d * (dmass / n) + (1 - d) / n, m);
+    let done: boolean;
+    if (it <= maxIter) done = !(await K.multiply(z, y, op, stats, converged));
+    else { stats.set(await G.comm.allreduce(stats, 'sum')); done = converged(stats); }
+    if (it > 1) opts.onIteration?.(it - 1, stats[0]);
+    if (done) return toVector(G, x, order);
+    if (it > maxIter) break;
+    stats[0] = update(x, y, d, d * (stats[1] / n) + (1 - d) / n, m);
     let dm = 0;
     for (let k = 0; k < nd; k++) dm += x[dangling[k]];
-    stats[0] = err; stats[1] = dm;
-    const s = await G.comm.allreduce(stats, 'sum');
-    dmass = s[1];
-    opts.onIteration?.(it + 1, s[0]);
-    if (s[0] < n * tol) return toVector(G, x, order);
+    stats[1] = dm;
   }
   throw new DArrayError(`did not converge to tol ${tol} in ${maxIter} iterations`, { rank, op });
 }

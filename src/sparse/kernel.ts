@@ -62,10 +62,14 @@ export class MatvecKernel {
     // Per row (kernel order) its own and ghost entry counts give both CSR pointer arrays.
     const ownPtr = new Int32Array(m + 1), gSlot = new Int32Array(m).fill(-1);
     let nGhostEntries = 0, nGhostRows = 0;
-    for (let r = 0; r < m; r++) {
-      const i = rowOrder[r];
+    const ghostsOf = new Int32Array(m);
+    for (let i = 0; i < m; i++) {
       let g = 0;
-      for (let k = rowPtr[i]; k < rowPtr[i + 1]; k++) if (col[k] >= nOwn) g++;
+      for (let k = rowPtr[i], e = rowPtr[i + 1]; k < e; k++) if (col[k] >= nOwn) g++;
+      ghostsOf[i] = g;
+    }
+    for (let r = 0; r < m; r++) {
+      const i = rowOrder[r], g = ghostsOf[i];
       ownPtr[r + 1] = ownPtr[r] + (rowPtr[i + 1] - rowPtr[i] - g);
       if (g > 0) { gSlot[r] = nGhostRows++; nGhostEntries += g; }
     }
@@ -73,20 +77,19 @@ export class MatvecKernel {
     for (let r = 0; r < m; r++) {
       const t = gSlot[r];
       if (t < 0) continue;
-      const i = rowOrder[r];
       gRows[t] = r;
-      gPtr[t + 1] = gPtr[t] + (rowPtr[i + 1] - rowPtr[i]) - (ownPtr[r + 1] - ownPtr[r]);
+      gPtr[t + 1] = gPtr[t] + ghostsOf[rowOrder[r]];
     }
     // Entries bucketed by column position, then swept in ascending position and appended to their rows: every
     // row's columns come out ascending (most referenced first, which a bottom-up search wants) with no sort.
     const cStart = new Int32Array(nExt + 1);
-    for (let k = 0; k < nnz; k++) cStart[extPos[col[k]] + 1]++;
+    for (let j = 0; j < nExt; j++) cStart[extPos[j] + 1] = freq[j];
     for (let c = 0; c < nExt; c++) cStart[c + 1] += cStart[c];
     const fill = cStart.slice(0, nExt);
     const bRow = new Int32Array(nnz), bVal = values ? new Float64Array(nnz) : null;
     for (let r = 0; r < m; r++) {
       const i = rowOrder[r];
-      for (let k = rowPtr[i]; k < rowPtr[i + 1]; k++) {
+      for (let k = rowPtr[i], e = rowPtr[i + 1]; k < e; k++) {
         const at = fill[extPos[col[k]]]++;
         bRow[at] = r;
         if (bVal) bVal[at] = values![k];
@@ -127,49 +130,71 @@ export class MatvecKernel {
   /**
    * Collective: starts filling the ghost positions of `ext` from the peers' own entries (ext's own positions
    * must be set). Returns the exchange in flight; `finishHalo` unpacks it. Local work may run in between.
+   * `carry` (float64 only) rides along to every peer: finishHalo leaves in it the sum over all ranks, an
+   * allreduce that costs no message of its own.
    */
-  startHalo<T extends Vec>(ext: T): Promise<T[]> | undefined {
+  startHalo<T extends Vec>(ext: T, carry?: Float64Array): Promise<T[]> | undefined {
     const p = this.comm.size;
     if (p === 1) return undefined;
-    const name = ext.constructor.name;
-    let bufs = this.sendBufs.get(name) as T[] | undefined;
+    const c = carry?.length ?? 0;
+    const key = `${ext.constructor.name}+${c}`;
+    let bufs = this.sendBufs.get(key) as T[] | undefined;
     if (!bufs) {
       const Ctor = ext.constructor as new (n: number) => T;
-      bufs = this.sendPos.map((s) => new Ctor(s.length));
-      this.sendBufs.set(name, bufs);
+      bufs = this.sendPos.map((s) => new Ctor(s.length + c));
+      this.sendBufs.set(key, bufs);
     }
-    for (let q = 0; q < p; q++) gatherInto(bufs[q], ext, this.sendPos[q]);
+    for (let q = 0; q < p; q++) {
+      const b = bufs[q], idx = this.sendPos[q];
+      if (b instanceof Float64Array) gatherF64(b, ext as Float64Array, idx);
+      else gatherAny(b, ext, idx);
+      if (carry) b.set(carry, idx.length);
+    }
     return this.comm.alltoall(bufs);
   }
 
   /** Completes `startHalo`: waits for the peers' entries and places them at their ghost positions. */
-  async finishHalo<T extends Vec>(pending: Promise<T[]> | undefined, ext: T, op: string): Promise<void> {
+  async finishHalo<T extends Vec>(pending: Promise<T[]> | undefined, ext: T, op: string, carry?: Float64Array): Promise<void> {
     if (!pending) return;
     const got = await pending;
-    const p = this.comm.size, me = this.comm.rank;
+    const p = this.comm.size, me = this.comm.rank, c = carry?.length ?? 0;
     for (let q = 0; q < p; q++) {
       if (q === me) continue;
       const a = this.recvStart[q], want = this.recvStart[q + 1] - a, g = got[q];
-      if (!g || g.constructor !== ext.constructor || g.length !== want) {
-        throw new DArrayError(`expected ${want} ${ext.constructor.name} halo entries from rank ${q}, got ${g?.length ?? typeof g} of ${g?.constructor?.name}`, { rank: me, op, peer: q });
+      if (!g || g.constructor !== ext.constructor || g.length !== want + c) {
+        throw new DArrayError(`expected ${want + c} ${ext.constructor.name} halo entries from rank ${q}, got ${g?.length ?? typeof g} of ${g?.constructor?.name}`, { rank: me, op, peer: q });
       }
-      scatterFrom(ext, g, this.recvPos, a);
+      if (ext instanceof Float64Array) scatterF64(ext, g as Float64Array, this.recvPos, a, want);
+      else scatterAny(ext, g, this.recvPos, a, want);
+    }
+    // Summed in rank order, so every rank gets the same bits.
+    if (carry) {
+      const mine = Float64Array.from(carry);
+      carry.fill(0);
+      for (let q = 0; q < p; q++) {
+        const g = q === me ? mine : got[q];
+        for (let k = 0; k < c; k++) carry[k] += g[g.length - c + k];
+      }
     }
   }
 
   /**
    * Collective: y = A x in the kernel's order. `ext` (length nExt) holds x's own entries at positions
    * 0..nOwn-1 on entry; its ghost positions are overwritten. `y` has length m. The own-column part runs
-   * while the ghost entries travel.
+   * while the ghost entries travel. With `carry`, also sums it over the ranks (see startHalo); then, when
+   * `stop(carry)` says so once the sum is known, returns false at once and y is not complete.
    */
-  async multiply(ext: Float64Array, y: Float64Array, op = 'sparse matvec'): Promise<void> {
-    const pending = this.startHalo(ext);
+  async multiply(ext: Float64Array, y: Float64Array, op = 'sparse matvec', carry?: Float64Array, stop?: (sum: Float64Array) => boolean): Promise<boolean> {
+    const pending = this.startHalo(ext, carry);
+    if (!pending && carry && stop?.(carry)) return false;
     if (this.ownVal) spmvValues(this.ownPtr, this.ownCol, this.ownVal, ext, y, this.m);
     else spmvPattern(this.ownPtr, this.ownCol, ext, y, this.m);
-    if (!pending) return;
-    await this.finishHalo(pending, ext, op);
+    if (!pending) return true;
+    await this.finishHalo(pending, ext, op, carry);
+    if (carry && stop?.(carry)) return false;
     if (this.gVal) addRowsValues(this.gRows, this.gPtr, this.gCol, this.gVal, ext, y);
     else addRowsPattern(this.gRows, this.gPtr, this.gCol, ext, y);
+    return true;
   }
 }
 
@@ -191,17 +216,17 @@ function byCountDescending(count: Int32Array, lo: number, hi: number): Int32Arra
   return out;
 }
 
-// The loops below are small monomorphic functions over typed arrays, which V8 compiles to tight code; two
-// accumulators halve the add dependency chain of long rows.
+// The loops below are small monomorphic functions over typed arrays, which V8 compiles to tight code; four
+// accumulators break the add dependency chain of long rows.
 
 function spmvPattern(ptr: Int32Array, col: Int32Array, x: Float64Array, y: Float64Array, m: number): void {
   for (let r = 0; r < m; r++) {
     let k = ptr[r];
     const e = ptr[r + 1];
-    let s0 = 0, s1 = 0;
-    for (; k + 1 < e; k += 2) { s0 += x[col[k]]; s1 += x[col[k + 1]]; }
-    if (k < e) s0 += x[col[k]];
-    y[r] = s0 + s1;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (; k + 3 < e; k += 4) { s0 += x[col[k]]; s1 += x[col[k + 1]]; s2 += x[col[k + 2]]; s3 += x[col[k + 3]]; }
+    for (; k < e; k++) s0 += x[col[k]];
+    y[r] = (s0 + s1) + (s2 + s3);
   }
 }
 
@@ -209,18 +234,23 @@ function spmvValues(ptr: Int32Array, col: Int32Array, val: Float64Array, x: Floa
   for (let r = 0; r < m; r++) {
     let k = ptr[r];
     const e = ptr[r + 1];
-    let s0 = 0, s1 = 0;
-    for (; k + 1 < e; k += 2) { s0 += val[k] * x[col[k]]; s1 += val[k + 1] * x[col[k + 1]]; }
-    if (k < e) s0 += val[k] * x[col[k]];
-    y[r] = s0 + s1;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (; k + 3 < e; k += 4) {
+      s0 += val[k] * x[col[k]]; s1 += val[k + 1] * x[col[k + 1]]; s2 += val[k + 2] * x[col[k + 2]]; s3 += val[k + 3] * x[col[k + 3]];
+    }
+    for (; k < e; k++) s0 += val[k] * x[col[k]];
+    y[r] = (s0 + s1) + (s2 + s3);
   }
 }
 
 function addRowsPattern(rows: Int32Array, ptr: Int32Array, col: Int32Array, x: Float64Array, y: Float64Array): void {
   for (let t = 0; t < rows.length; t++) {
-    let s = 0;
-    for (let k = ptr[t], e = ptr[t + 1]; k < e; k++) s += x[col[k]];
-    y[rows[t]] += s;
+    let k = ptr[t];
+    const e = ptr[t + 1];
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (; k + 3 < e; k += 4) { s0 += x[col[k]]; s1 += x[col[k + 1]]; s2 += x[col[k + 2]]; s3 += x[col[k + 3]]; }
+    for (; k < e; k++) s0 += x[col[k]];
+    y[rows[t]] += (s0 + s1) + (s2 + s3);
   }
 }
 
@@ -232,10 +262,22 @@ function addRowsValues(rows: Int32Array, ptr: Int32Array, col: Int32Array, val: 
   }
 }
 
-function gatherInto(out: Vec, x: Vec, idx: Int32Array): void {
+// Float64 (PageRank, matvec) and other element types (BFS flags) in separate functions, each monomorphic.
+
+/** out[k] = x[idx[k]] for the first idx.length entries of out. */
+function gatherF64(out: Float64Array, x: Float64Array, idx: Int32Array): void {
   for (let k = 0; k < idx.length; k++) out[k] = x[idx[k]];
 }
 
-function scatterFrom(x: Vec, src: Vec, pos: Int32Array, at: number): void {
-  for (let k = 0; k < src.length; k++) x[pos[at + k]] = src[k];
+function gatherAny(out: Vec, x: Vec, idx: Int32Array): void {
+  for (let k = 0; k < idx.length; k++) out[k] = x[idx[k]];
+}
+
+/** x[pos[at + k]] = src[k] for k < n. */
+function scatterF64(x: Float64Array, src: Float64Array, pos: Int32Array, at: number, n: number): void {
+  for (let k = 0; k < n; k++) x[pos[at + k]] = src[k];
+}
+
+function scatterAny(x: Vec, src: Vec, pos: Int32Array, at: number, n: number): void {
+  for (let k = 0; k < n; k++) x[pos[at + k]] = src[k];
 }

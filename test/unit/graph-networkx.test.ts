@@ -80,4 +80,41 @@ describe('graph algorithms vs networkx (in-memory comm, 1-4 ranks)', function ()
       await assert.rejects(graph.pagerank(G, { tol: 1e-15, maxIter: 3 }), /did not converge.*3 iterations/);
     });
   });
+
+  // The convergence test learns each iteration's change one exchange late: the reported changes, the
+  // iteration count and the maxIter boundary must still be those of a plain serial power iteration.
+  it('PageRank reports the serial iteration changes and stops exactly where it converges, at 1-4 ranks', async () => {
+    const n = 40, src: number[] = [], dst: number[] = [];
+    for (let k = 0; k < 90; k++) { const u = (k * 11 + 3) % n; if (u % 7 !== 0) { src.push(u); dst.push((k * k + 1) % n); } }
+    // Serial reference (networkx's iteration): vertices with u % 7 === 0 have no out-edges (dangling).
+    const out = new Array<number>(n).fill(0), edges = new Set<string>();
+    src.forEach((u, k) => { if (!edges.has(`${u},${dst[k]}`)) { edges.add(`${u},${dst[k]}`); out[u]++; } });
+    const tol = 1e-9, d = 0.85, changes: number[] = [];
+    let x = new Array<number>(n).fill(1 / n);
+    for (let it = 0; it < 200; it++) {
+      let dm = 0;
+      for (let v = 0; v < n; v++) if (out[v] === 0) dm += x[v];
+      const nx = new Array<number>(n).fill(d * dm / n + (1 - d) / n);
+      for (const e of edges) { const [u, v] = e.split(',').map(Number); nx[v] += d * x[u] / out[u]; }
+      changes.push(nx.reduce((s, v, i) => s + Math.abs(v - x[i]), 0));
+      x = nx;
+      if (changes[it] < n * tol) break;
+    }
+    for (const p of [1, 2, 3, 4]) {
+      const res = await onRanks(p, async (comm) => {
+        const mine = (a: number[]) => a.filter((_, k) => k % p === comm.rank);
+        const G = await fromEdges(comm, mine(src), mine(dst), n);
+        const seen: number[] = [];
+        const pr = (await (await graph.pagerank(G, { tol, maxIter: changes.length, onIteration: (it, c) => { assert.equal(it, seen.length + 1); seen.push(c); } })).collect()).data;
+        const short = await graph.pagerank(G, { tol, maxIter: changes.length - 1 }).then(() => 'converged', (e: Error) => e.message);
+        return { seen, pr: Array.from(pr), short };
+      });
+      for (const { seen, pr, short } of res) {
+        assert.equal(seen.length, changes.length, `${p} ranks: iterations`);
+        seen.forEach((c, i) => assert.ok(Math.abs(c - changes[i]) <= 1e-12, `${p} ranks: change ${i + 1}: ${c} vs ${changes[i]}`));
+        pr.forEach((v, i) => assert.ok(Math.abs(v - x[i]) <= 1e-12, `${p} ranks: x[${i}] ${v} vs ${x[i]}`));
+        assert.match(short, new RegExp(`did not converge to tol 1e-9 in ${changes.length - 1} iterations`));
+      }
+    }
+  });
 });
