@@ -1,5 +1,6 @@
 // A priority queue for tile kernels: at most `width` kernels in flight per rank, the most urgent first.
 // The tiled algorithms hand it every ready kernel; its ordering (panel before trailing update) is the lookahead.
+import { kernelConfig } from '../kernels/index.js';
 
 /** Lower keys run first; keys compare lexicographically. */
 export type Priority = readonly number[];
@@ -22,10 +23,7 @@ function before(a: Job, b: Job): boolean {
   return a.seq < b.seq;
 }
 
-/**
- * Runs submitted kernels `width` at a time, the lowest priority key first among those waiting. Width 1 keeps
- * one BLAS call per core; a second slot hides the hand-off latency between the event loop and the worker.
- */
+/** Runs submitted kernels `width` at a time, the lowest priority key first among those waiting. */
 export class KernelQueue {
   private heap: Job[] = [];
   private running = 0;
@@ -92,8 +90,11 @@ export class KernelQueue {
   }
 }
 
-/** Kernels in flight per rank: DARRAY_LINALG_WIDTH if set, else 2. */
+/**
+ * Kernels in flight per rank: DARRAY_LINALG_WIDTH if set, else one more than the kernel layer runs at once (one
+ * per owned core by default), the extra one hiding the hand-off between the event loop and the workers.
+ */
 export function defaultWidth(): number {
   const v = Number(process.env.DARRAY_LINALG_WIDTH);
-  return Number.isInteger(v) && v > 0 ? v : 2;
+  return Number.isInteger(v) && v > 0 ? v : kernelConfig().maxInFlight + 1;
 }
