@@ -88,7 +88,7 @@ export class Comm {
       return Promise.reject(e);
     }
     const src = source === ANY_SOURCE ? ANY_SOURCE : this.members[source];
-    return this.transport.recv(this.ctx, src, tag, 'recv').then((m) => m.data as T);
+    return this.transport.recv(this.ctx, src, tag, 'recv').then(dataOf) as Promise<T>;
   }
 
   /** Like `recv`, also returning the message's source rank and tag. Not collective; blocks. */
@@ -107,14 +107,7 @@ export class Comm {
     this.live(op);
     const tag = this.callSeq;
     this.callSeq = this.callSeq === TAG_UB ? 0 : this.callSeq + 1;
-    const { transport, members, rank, size } = this;
-    const cctx = this.ctx + 1;
-    return {
-      rank,
-      size,
-      send: (data, dest) => transport.send(members[checkRank(dest, size, rank, op, 'destination', false)], cctx, tag, data, op),
-      recv: async (source) => (await transport.recv(cctx, members[checkRank(source, size, rank, op, 'source', false)], tag, op)).data,
-    };
+    return new CallChannel(this.transport, this.members, this.rank, this.ctx + 1, tag, op);
   }
 
   /** Collective; blocks until every rank of the communicator has entered it. */
@@ -205,6 +198,43 @@ export class Comm {
     this.transport.matcher.freeContext(this.ctx + 1, err);
     contextNames.delete(this.ctx);
   }
+}
+
+/**
+ * The Channel of one collective call. A class rather than an object of closures: its methods are shared, so a
+ * small collective (a few microseconds of work between messages) allocates no functions per call.
+ */
+class CallChannel implements Channel {
+  readonly size: number;
+  constructor(
+    private readonly transport: Transport,
+    private readonly members: readonly number[],
+    readonly rank: number,
+    private readonly cctx: number,
+    private readonly tag: number,
+    private readonly op: string,
+  ) {
+    this.size = members.length;
+  }
+
+  send(data: unknown, dest: number): Promise<void> {
+    const world = this.members[checkRank(dest, this.size, this.rank, this.op, 'destination', false)];
+    return this.transport.send(world, this.cctx, this.tag, data, this.op);
+  }
+
+  recv(source: number): Promise<unknown> {
+    let world: number;
+    try {
+      world = this.members[checkRank(source, this.size, this.rank, this.op, 'source', false)];
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.transport.recv(this.cctx, world, this.tag, this.op).then(dataOf);
+  }
+}
+
+function dataOf(m: { data: unknown }): unknown {
+  return m.data;
 }
 
 /** Every rank's small value, in rank order, through rank 0 (split's own exchange, independent of the collectives). */

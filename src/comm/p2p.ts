@@ -42,8 +42,21 @@ export interface PendingRecv {
 /** Context ids come in pairs (tags.ts): odd ids carry a communicator's collective calls. */
 const isCollective = (ctx: number): boolean => ctx % 2 === 1;
 
-const matches = (p: { src: number; tag: number }, m: { src: number; tag: number }): boolean =>
-  (p.src === ANY_SOURCE || p.src === m.src) && (p.tag === ANY_TAG || p.tag === m.tag);
+/**
+ * Index of the first entry of `list` that matches (src, tag), or -1. `list` holds posted receives (their
+ * src/tag may be wildcards) or, when `queued`, arrived messages (then the wildcards are in src/tag). A plain
+ * loop: this runs for every message, and a closure per call costs more than the search.
+ */
+function firstMatch(list: readonly { src: number; tag: number }[], src: number, tag: number, queued: boolean): number {
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i];
+    const ok = queued
+      ? (src === ANY_SOURCE || src === e.src) && (tag === ANY_TAG || tag === e.tag)
+      : (e.src === ANY_SOURCE || e.src === src) && (e.tag === ANY_TAG || e.tag === tag);
+    if (ok) return i;
+  }
+  return -1;
+}
 
 /** The matching engine of one rank. `failure(peer, op, tag)` builds the error for a receive that needs a lost peer. */
 export class Matcher {
@@ -95,9 +108,9 @@ export class Matcher {
   /** Delivers an arrived message to the first matching posted receive, or queues it. True when it matched. */
   arrive(m: Incoming): boolean {
     const s = this.state(m.ctx);
-    const i = s.posted.findIndex((p) => matches(p, m));
+    const i = firstMatch(s.posted, m.src, m.tag, false);
     if (i >= 0) {
-      const [p] = s.posted.splice(i, 1);
+      const p = i === 0 ? s.posted.shift()! : s.posted.splice(i, 1)[0];
       p.resolve(m);
       return true;
     }
@@ -113,14 +126,14 @@ export class Matcher {
    */
   post(ctx: number, src: number, tag: number, op: string): Promise<Incoming> {
     const s = this.state(ctx);
-    const i = s.unexpected.findIndex((m) => matches({ src, tag }, m));
+    const i = firstMatch(s.unexpected, src, tag, true);
     if (i >= 0) {
-      const [m] = s.unexpected.splice(i, 1);
+      const m = i === 0 ? s.unexpected.shift()! : s.unexpected.splice(i, 1)[0];
       this.account(m.src, -m.bytes);
       m.onConsume?.();
       return Promise.resolve(m);
     }
-    const lost = this.lostPeerFor(s, ctx, src);
+    const lost = this.failed.size ? this.lostPeerFor(s, ctx, src) : undefined;
     if (lost !== undefined) return Promise.reject(this.failure(lost, op, tag));
     return new Promise<Incoming>((resolve, reject) => {
       s.posted.push({ ctx, src, tag, op, since: Date.now(), resolve, reject });

@@ -1,5 +1,5 @@
-// The ZeroMQ transport of one rank: rendezvous through rank 0, a PUSH->PULL data stream and a control stream
-// to every peer, per-peer ordered send queues with backpressure, heartbeats, and failure of lost peers.
+// The ZeroMQ transport of one rank: rendezvous through rank 0, a DEALER->ROUTER data stream and a control
+// stream to every peer, per-peer ordered send queues with backpressure, heartbeats, and failure of lost peers.
 import * as zmq from 'zeromq';
 import { Packr } from 'msgpackr';
 import { appendFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { Matcher, type Incoming } from './p2p.js';
 import { clientOptions, readKeyFile, serverOptions, startZap, stopZap, type JobKeys } from './security.js';
 import { ANY_SOURCE, WORLD_CONTEXT } from './tags.js';
 import {
-  decodeBody, decodeHeader, dtypeOf, encodeBody, encodeControl, encodeHeader, jobHash, Kind,
+  decodeBody, decodeHeader, dtypeOf, encodeBody, encodeControl, encodeHeader, INLINE_BYTES, jobHash, Kind,
   type AnyTypedArray, type Body, type Header,
 } from './wire.js';
 
@@ -38,11 +38,11 @@ interface Outgoing {
   done: (err?: Error) => void;
 }
 
-/** One ordered zmq PUSH stream to a peer; zeromq allows one send in flight per socket, so sends queue here. */
+/** One ordered zmq DEALER stream to a peer; zeromq allows one send in flight per socket, so sends queue here. */
 class Stream {
   private readonly queue: Outgoing[] = [];
   private busy = false;
-  constructor(readonly sock: zmq.Push, private readonly lost: () => Error | undefined) {}
+  constructor(readonly sock: zmq.Dealer, private readonly lost: () => Error | undefined) {}
 
   get idle(): boolean {
     return !this.busy && this.queue.length === 0;
@@ -135,8 +135,8 @@ export class Transport {
   private readonly epoch: number;
   private peers: (Peer | undefined)[] = [];
   private sockets: zmq.Socket[] = [];
-  private dataIn?: zmq.Pull;
-  private ctlIn?: zmq.Pull;
+  private dataIn?: zmq.Router;
+  private ctlIn?: zmq.Router;
   private closing = false;
   private closed = false;
   private ownFiles: string[] = [];
@@ -144,11 +144,14 @@ export class Transport {
   /** CURVE keys of a tcp job (undefined on ipc, and for tcp jobs started without our launcher's keys). */
   private keys?: JobKeys;
   private zapUser = false;
+  /** What the wire codec names in its errors: this rank and the sender at hand (one object, not one per message). */
+  private readonly wireCtx: { rank: number; peerHint?: number };
   dropped = 0;
 
   private constructor(readonly env: RankEnv) {
     this.rank = env.rank;
     this.size = env.size;
+    this.wireCtx = { rank: env.rank };
     this.job = jobHash(env.jobId);
     this.epoch = env.epoch;
     this.hbIntervalMs = Math.max(20, Math.min(1000, Math.floor(env.peerTimeoutMs / 4)));
@@ -179,8 +182,11 @@ export class Transport {
     if (env.transport === 'tcp') await this.secure();
     // Listening sockets are CURVE servers on tcp: only clients holding one of this job's keys get through (ZAP).
     const server = this.keys ? serverOptions(this.keys) : {};
-    this.dataIn = new zmq.Pull({ linger: 0, ...server });
-    this.ctlIn = new zmq.Pull({ linger: 0, receiveHighWaterMark: 0, ...server }); // acks are tiny and must never stall
+    // ROUTERs, which only receive: each message arrives behind the routing id its sender's DEALER announced (its
+    // rank), so that a message whose header cannot be read still names its sender. A ROUTER drops only what it
+    // sends, never what it receives: a full inbound pipe holds the sending DEALER back, as PUSH->PULL would.
+    this.dataIn = new zmq.Router({ linger: 0, ...server });
+    this.ctlIn = new zmq.Router({ linger: 0, receiveHighWaterMark: 0, ...server }); // acks are tiny and must never stall
     this.sockets.push(this.dataIn, this.ctlIn);
     if (env.transport === 'ipc') {
       prepareRundir(env.rundir, this.rank);
@@ -193,7 +199,7 @@ export class Transport {
       const host = env.host.includes(':') ? `[${env.host}]` : env.host;
       await this.dataIn.bind(`tcp://${host}:*`);
       await this.ctlIn.bind(`tcp://${host}:*`);
-      const port = (s: zmq.Pull): string => (s.lastEndpoint ?? '').replace(/^.*:/, '');
+      const port = (s: zmq.Router): string => (s.lastEndpoint ?? '').replace(/^.*:/, '');
       dataAddr = `tcp://${host}:${port(this.dataIn)}`;
       ctlAddr = `tcp://${host}:${port(this.ctlIn)}`;
     }
@@ -208,9 +214,10 @@ export class Transport {
       // The control stream carries ZMTP heartbeats, answered by libzmq's I/O thread: a peer that is stopped
       // or gone is noticed even while its JavaScript is busy computing, and busy peers are not mistaken for dead.
       // The data stream has none, so that a receiver that is slow to drain (backpressure) is not taken for dead.
-      const mk = (addr: string, control: boolean): zmq.Push => {
-        const s = new zmq.Push({
+      const mk = (addr: string, control: boolean): zmq.Dealer => {
+        const s = new zmq.Dealer({
           ...(this.keys ? clientOptions(this.keys) : {}),
+          routingId: String(this.rank),
           sendTimeout: SEND_POLL_MS,
           linger: 0,
           sendHighWaterMark: control ? 0 : 1000,
@@ -353,13 +360,17 @@ export class Transport {
     if (peer.failure) return Promise.reject(this.peerError(dest, op, tag));
     let body: Body;
     try {
-      body = encodeBody(data, COPY_BELOW);
+      body = encodeBody(data, COPY_BELOW, INLINE_BYTES);
     } catch (e) {
       return Promise.reject(new CommError((e as Error).message, { rank: this.rank, op, peer: dest, tag }));
     }
     const seq = peer.seq++;
     const h: Header = { job: this.job, epoch: this.epoch, ctx, src: this.rank, tag, seq, kind: body.kind, dtype: body.dtype, length: body.length, nframes: body.frames.length };
-    const frames = body.frames.length === 1 ? [encodeHeader(h), body.frames[0]] : [encodeHeader(h), ...body.frames];
+    let frames: Buffer[];
+    if (body.inline !== undefined) {
+      h.inline = body.inline; // a small body: one frame in all, copied into the header now
+      frames = [encodeHeader(h)];
+    } else frames = body.frames.length === 1 ? [encodeHeader(h), body.frames[0]] : [encodeHeader(h), ...body.frames];
     if (body.aliases) return this.sendAcked(peer, seq, frames, ctx, tag, op);
     // A copied payload: done once zmq has it. Only a send that has to wait shows in the SIGUSR2 dump.
     const waits = !peer.data.idle;
@@ -424,7 +435,7 @@ export class Transport {
     return traceRecv(op, ctx, () => this.matcher.post(ctx, src, tag, op));
   }
 
-  private async readLoop(sock: zmq.Pull, control: boolean): Promise<void> {
+  private async readLoop(sock: zmq.Router, control: boolean): Promise<void> {
     for (;;) {
       let frames: Buffer[];
       try {
@@ -438,11 +449,14 @@ export class Transport {
         if (control) this.onControl(frames);
         else this.onData(frames);
       } catch (e) {
+        this.lastRefusal = e as Error;
         this.complain((e as Error).message);
       }
     }
   }
 
+  /** The last message refused as malformed or foreign (the error that was reported on stderr). */
+  lastRefusal?: Error;
   private complaints = 0;
   /** Reports a refused or malformed message on stderr: the first 10, then one in 1000 (a flood stays readable). */
   private complain(msg: string): void {
@@ -452,29 +466,44 @@ export class Transport {
     }
   }
 
-  /** Checks job, epoch and sender of a decoded header; returns the peer, or undefined to drop the message. */
-  private admit(h: Header): Peer | undefined {
+  /**
+   * Reads who sent a message (the routing id its ROUTER put first: a rank of this job, else a stranger, refused
+   * naming that id) and its header, and checks job, epoch and sender. Returns the header and the peer, or
+   * undefined to drop the message; every refusal is a ProtocolError that names the sender.
+   */
+  private admit(frames: Buffer[]): { h: Header; peer: Peer } | undefined {
+    const from = senderRank(frames[0], this.size, this.rank);
+    if (from < 0) {
+      this.dropped++;
+      throw new ProtocolError(`refused a message from a socket that is not a rank of this job (routing id ${routingIdText(frames[0])})`, { rank: this.rank, op: 'receive' });
+    }
+    if (frames.length < 2) {
+      this.dropped++;
+      throw new ProtocolError('malformed message: no header frame', { rank: this.rank, op: 'receive', peer: from });
+    }
+    const wire = this.wireCtx;
+    wire.peerHint = from; // decodeHeader names the sender in its errors, even when the header names nobody
+    const h = decodeHeader(frames[1], wire);
+    if (h.src !== from) {
+      this.dropped++;
+      throw new ProtocolError(`refused a message that claims source ${h.src} (forged or misrouted)`, { rank: this.rank, op: 'receive', peer: from, tag: h.tag });
+    }
     if (h.job !== this.job) {
       this.dropped++;
-      throw new ProtocolError(`refused a message from another job (job hash ${h.job})`, { rank: this.rank, op: 'receive', peer: h.src });
+      throw new ProtocolError(`refused a message from another job (job hash ${h.job})`, { rank: this.rank, op: 'receive', peer: from });
     }
-    if (h.epoch !== this.epoch) {
-      this.dropped++; // stale mail from an earlier incarnation of the job
+    const peer = this.peers[from]!;
+    if (h.epoch !== this.epoch || peer.failure) {
+      this.dropped++; // stale mail from an earlier incarnation of the job, or from a peer already given up
       return undefined;
     }
-    const peer = h.src < this.size ? this.peers[h.src] : undefined;
-    if (!peer) throw new ProtocolError(`message claims source ${h.src}, not a peer of a job of ${this.size}`, { rank: this.rank, op: 'receive', peer: h.src });
-    if (peer.failure) {
-      this.dropped++;
-      return undefined;
-    }
-    return peer;
+    return { h, peer };
   }
 
   private onData(frames: Buffer[]): void {
-    const h = decodeHeader(frames[0], { rank: this.rank });
-    const peer = this.admit(h);
-    if (!peer) return;
+    const got = this.admit(frames);
+    if (!got) return;
+    const { h, peer } = got;
     if (h.kind !== Kind.Bye) {
       // One ordered stream per peer: anything but the next number is a replay, a stale copy or a forgery. It is
       // refused without failing the peer, whose real messages keep their numbers.
@@ -491,13 +520,13 @@ export class Transport {
     }
     let data: unknown;
     try {
-      data = decodeBody(h, frames.slice(1), { rank: this.rank });
+      data = decodeBody(h, frames, this.wireCtx, 2);
     } catch (e) {
       this.fail(h.src, (e as Error).message); // a peer that sends garbage cannot be trusted with more traffic
       throw e;
     }
-    let bytes = 0;
-    for (let i = 1; i < frames.length; i++) bytes += frames[i].byteLength;
+    let bytes = h.inline?.byteLength ?? 0;
+    for (let i = 2; i < frames.length; i++) bytes += frames[i].byteLength;
     const ack = h.kind === Kind.Typed && bytes > COPY_BELOW ? () => this.sendControl(peer, Kind.Ack, h.seq) : undefined;
     if (h.ctx < this.nextCtx && !this.matcher.isRegistered(h.ctx)) {
       this.dropped++; // mail for a communicator this rank freed
@@ -512,9 +541,9 @@ export class Transport {
   }
 
   private onControl(frames: Buffer[]): void {
-    const h = decodeHeader(frames[0], { rank: this.rank });
-    const peer = this.admit(h);
-    if (!peer) return;
+    const got = this.admit(frames);
+    if (!got) return;
+    const { h, peer } = got;
     if (h.kind === Kind.Ack) {
       const a = peer.acks.get(h.seq);
       if (a) {
@@ -641,6 +670,29 @@ export class Transport {
     for (const f of this.ownFiles) rmSync(f, { force: true });
     if (this.env.ownsRundir && this.rank === 0 && this.env.rundir) rmSync(this.env.rundir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The world rank a message came from, by the routing id (`String(rank)`, set on every rank's DEALERs) that the
+ * receiving ROUTER puts first; -1 for any other id, and for this rank's own (no rank sends to itself).
+ */
+export function senderRank(id: Buffer | undefined, size: number, self: number): number {
+  if (!id || id.byteLength === 0 || id.byteLength > 10) return -1;
+  let r = 0;
+  for (let i = 0; i < id.byteLength; i++) {
+    const c = id[i] - 48;
+    if (c < 0 || c > 9 || (i === 0 && c === 0 && id.byteLength > 1)) return -1;
+    r = r * 10 + c;
+  }
+  return r < size && r !== self ? r : -1;
+}
+
+/** A routing id as a log shows it: printable ids as text, others (ZeroMQ's generated ones) in hex. */
+export function routingIdText(id: Buffer | undefined): string {
+  if (!id || id.byteLength === 0) return '(none)';
+  const b = id.subarray(0, 32);
+  const text = /^[\x21-\x7e]+$/.test(b.toString('latin1')) ? JSON.stringify(b.toString('latin1')) : `0x${b.toString('hex')}`;
+  return id.byteLength > 32 ? `${text}...` : text;
 }
 
 function safeUnpack(b: Buffer | undefined): unknown {

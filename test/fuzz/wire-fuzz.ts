@@ -3,7 +3,7 @@
 // [--inputs N] [--seconds S] [--seed X]; prints progress lines and a final JSON line; exit 1 on the first defect.
 import { Packr } from 'msgpackr';
 import { ProtocolError } from '../../src/errors.js';
-import { decodeBody, decodeHeader, encodeBody, encodeHeader, jobHash, Kind, type Header } from '../../src/comm/wire.js';
+import { decodeBody, decodeHeader, encodeBody, encodeHeader, INLINE_BYTES, jobHash, Kind, type Header } from '../../src/comm/wire.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -46,9 +46,10 @@ const valid = (): { h: Header; frames: Buffer[] } => {
   else if (choice === 2) data = { a: int(1000), b: 'x'.repeat(int(40)), c: [1, 2, 3] };
   else if (choice === 3) data = bytes(int(200));
   else data = new BigInt64Array(int(8));
-  const body = encodeBody(data, 1 << 30);
+  const body = encodeBody(data, 1 << 30, rnd() < 0.5 ? INLINE_BYTES : 0); // small bodies in the header frame, or not
   const h: Header = { job: jobHash('fuzz'), epoch: int(3), ctx: int(9), src: int(8), tag: int(100), seq: int(1e6),
     kind: body.kind, dtype: body.dtype, length: body.length, nframes: body.frames.length };
+  if (body.inline) h.inline = Buffer.from(body.inline);
   return { h, frames: [encodeHeader(h), ...body.frames.map((f) => Buffer.from(f))] };
 };
 
@@ -68,6 +69,7 @@ function makeInput(): { how: string; frames: Buffer[] } {
       return { how: 'cut', frames: [rnd() < 0.5 ? frames[0].subarray(0, int(frames[0].length)) : Buffer.concat([frames[0], bytes(1 + int(8))]), ...frames.slice(1)] };
     case 3: { // header fields replaced by edge values of any type, msgpack-encoded the generic way
       const vals: unknown[] = [1, h.job, h.epoch, h.ctx, h.src, h.tag, h.seq, h.kind, h.dtype, h.length, h.nframes];
+      if (h.inline) vals.push(h.inline);
       for (let k = 1 + int(3); k > 0; k--) vals[int(vals.length)] = pick(EDGES);
       if (rnd() < 0.1) vals.length = int(14);
       return { how: 'fields', frames: [Buffer.from(anyPackr.pack(vals)), ...frames.slice(1)] };
@@ -88,7 +90,7 @@ function makeInput(): { how: string; frames: Buffer[] } {
     case 6: { // a Value message whose msgpack body is garbage or declares huge containers in a few bytes
       const huge = [0xdd, 0xff, 0xff, 0xff, 0xff, 0xdf, 0x7f, 0xff, 0xff, 0xff, 0xc6, 0xff, 0xff, 0xff, 0xf0, 0xdb, 0x7f, 0xff, 0xff, 0xff, 0xc9, 0xff, 0xff, 0xff, 0xff, 0x12];
       const b = rnd() < 0.5 ? Buffer.from(huge.slice(int(huge.length))) : bytes(1 + int(64));
-      const g: Header = { ...h, kind: Kind.Value, dtype: 0, length: b.length, nframes: 1 };
+      const g: Header = { ...h, kind: Kind.Value, dtype: 0, length: b.length, nframes: 1, inline: undefined };
       return { how: 'value', frames: [encodeHeader(g), b] };
     }
     case 7: // empty message or nothing but empty frames

@@ -114,7 +114,7 @@ if (rank === 0) {
 // 7. A stranger's frames on a rank's socket (garbage, another job's header) are refused; traffic goes on.
 if (size >= 2 && process.env.DARRAY_RUNDIR) {
   if (rank === 0) {
-    const stranger = new zmq.Push({ linger: 1000 });
+    const stranger = new zmq.Dealer({ linger: 1000 }); // no routing id of a rank: refused as a stranger
     stranger.connect(`ipc://${process.env.DARRAY_RUNDIR}/1d.sock`);
     await stranger.send([Buffer.from('not a header')]);
     const foreign = encodeHeader({ job: jobHash('another job'), epoch: 0, ctx: 0, src: 0, tag: 77, seq: 0, kind: Kind.Value, dtype: 0, length: 1, nframes: 1 });

@@ -1,15 +1,30 @@
 // Unit tests of the ZeroMQ transport with two ranks inside one process: ordering of concurrent mixed-size sends
 // (copied and acknowledged), acknowledgement of large sends without a posted receive, loss of a peer that vanishes without
-// a goodbye, and an orderly close.
+// a goodbye, an orderly close, and refusals of malformed or foreign mail that name the sender.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PeerFailedError } from '../../src/errors.js';
+import * as zmq from 'zeromq';
+import { PeerFailedError, ProtocolError } from '../../src/errors.js';
 import { detectEnv } from '../../src/comm/env.js';
-import { COPY_BELOW, Transport } from '../../src/comm/transport.js';
+import { COPY_BELOW, Transport, routingIdText, senderRank } from '../../src/comm/transport.js';
+import { encodeHeader, jobHash, Kind } from '../../src/comm/wire.js';
 
 const sys = { uid: process.getuid?.() ?? 0, tmpdir: tmpdir(), hostname: 'localhost' };
+
+/** The raw data socket rank `t` sends to `peer` on, bypassing its transport (to forge and garble mail). */
+function rawDataSocket(t: Transport, peer: number): zmq.Dealer {
+  return (t as unknown as { peers: { data: { sock: zmq.Dealer } }[] }).peers[peer].data.sock;
+}
+
+/** Waits (bounded) until `t` refuses a message other than `before`, and returns that refusal. */
+async function nextRefusal(t: Transport, before: Error | undefined): Promise<Error> {
+  for (const until = Date.now() + 5000; Date.now() < until; await new Promise((r) => setTimeout(r, 10))) {
+    if (t.lastRefusal && t.lastRefusal !== before) return t.lastRefusal;
+  }
+  throw new Error('no message was refused within 5 s');
+}
 
 async function pair(dir: string, peerTimeoutMs = 2000): Promise<[Transport, Transport]> {
   const env = (rank: number) =>
@@ -79,5 +94,47 @@ describe('comm transport (two ranks in one process)', function () {
     assert.deepEqual((await b.recv(0, 0, 0, 'recv')).data, { hello: 1 });
     await Promise.all([a.close(), b.close()]);
     assert.deepEqual(readdirSync(dir), []);
+  });
+
+  it('refuses a message whose header cannot be read with a ProtocolError naming the sending rank', async () => {
+    const [a, b] = await pair(dir);
+    const quiet = process.stderr.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write; // the refusals' log lines
+    try {
+      await rawDataSocket(a, 1).send([Buffer.from('not a header')]);
+      let e = await nextRefusal(b, undefined);
+      assert.ok(e instanceof ProtocolError, String(e));
+      assert.equal(e.peer, 0);
+      assert.match(e.message, /rank 1, receive, peer 0\] malformed message: header is not msgpack/);
+      // A well-formed header that claims another sender is refused naming the socket's sender, not the claim.
+      const forged = encodeHeader({ job: jobHash('unit'), epoch: 0, ctx: 0, src: 5, tag: 9, seq: 0, kind: Kind.Value, dtype: 0, length: 1, nframes: 1 });
+      await rawDataSocket(a, 1).send([forged, Buffer.from([0x2a])]);
+      e = await nextRefusal(b, e);
+      assert.ok(e instanceof ProtocolError && e.peer === 0 && /claims source 5/.test(e.message), String(e));
+      // A socket that is no rank of the job is named by its routing id.
+      const stranger = new zmq.Dealer({ linger: 0 });
+      stranger.connect(`ipc://${dir}/1d.sock`);
+      await stranger.send([Buffer.from('not a header')]);
+      e = await nextRefusal(b, e);
+      stranger.close();
+      assert.ok(e instanceof ProtocolError && e.peer === undefined, String(e));
+      assert.match(e.message, /not a rank of this job \(routing id 0x[0-9a-f]+\)/);
+    } finally {
+      process.stderr.write = quiet;
+    }
+    // The garbled and forged mail cost nothing: rank 0's real messages still arrive, in order.
+    await a.send(1, 0, 4, 'after', 'send');
+    assert.equal((await b.recv(0, 0, 4, 'recv')).data, 'after');
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('reads the sending rank from a routing id, and shows any other id readably', () => {
+    assert.equal(senderRank(Buffer.from('3'), 4, 0), 3);
+    assert.equal(senderRank(Buffer.from('12'), 13, 0), 12);
+    for (const id of ['4', '0', '03', '-1', '1a', '', '12345678901']) assert.equal(senderRank(Buffer.from(id), 4, 0), -1, id);
+    assert.equal(senderRank(Buffer.from([0, 0x80, 0, 0x41, 0xa7]), 4, 0), -1);
+    assert.equal(routingIdText(Buffer.from([0, 0x80, 0, 0x41, 0xa7])), '0x00800041a7');
+    assert.equal(routingIdText(Buffer.from('ghost')), '"ghost"');
+    assert.equal(routingIdText(undefined), '(none)');
   });
 });

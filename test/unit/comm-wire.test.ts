@@ -3,18 +3,19 @@
 import assert from 'node:assert/strict';
 import { ProtocolError } from '../../src/errors.js';
 import {
-  CHUNK_BYTES, Kind, decodeBody, decodeHeader, dtypeOf, encodeBody, encodeControl, encodeHeader, jobHash, type Header,
+  CHUNK_BYTES, INLINE_BYTES, Kind, decodeBody, decodeHeader, dtypeOf, encodeBody, encodeControl, encodeHeader, jobHash, type Header,
 } from '../../src/comm/wire.js';
 
 const base = { job: jobHash('job-1'), epoch: 0, ctx: 4, src: 2, tag: 7, seq: 11 };
 
 /** Encodes `data` as a sender would and decodes it as a receiver would (header through its own frame). */
-function roundTrip(data: unknown, copyBelow = 0): unknown {
-  const body = encodeBody(data, copyBelow);
+function roundTrip(data: unknown, copyBelow = 0, inlineUpTo = 0): unknown {
+  const body = encodeBody(data, copyBelow, inlineUpTo);
   const h: Header = { ...base, kind: body.kind, dtype: body.dtype, length: body.length, nframes: body.frames.length };
+  if (body.inline) h.inline = body.inline;
   const frames = [encodeHeader(h), ...body.frames].map((f) => Buffer.from(f)); // as if received: fresh memory
   const got = decodeHeader(frames[0], { rank: 0 });
-  assert.deepEqual(got, h);
+  assert.deepEqual({ ...got, inline: got.inline && [...got.inline] }, { ...h, inline: h.inline && [...h.inline] });
   return decodeBody(got, frames.slice(1), { rank: 0 });
 }
 
@@ -109,6 +110,27 @@ describe('comm wire codec', () => {
     assert.equal(roundTrip(''), '');
   });
 
+  it(`bodies of 1 to ${INLINE_BYTES} bytes ride inside the header frame when asked, and arrive as sent`, () => {
+    for (const a of [new Float64Array([1.5, -2]), new Uint8Array([7]), new Int16Array(INLINE_BYTES / 2).fill(-3), Buffer.from('hi')]) {
+      const body = encodeBody(a, 0, INLINE_BYTES);
+      assert.equal(body.frames.length, 0);
+      assert.equal(body.inline?.byteLength, a.byteLength);
+      const b = roundTrip(a, 0, INLINE_BYTES) as typeof a;
+      assert.equal(b.constructor, a.constructor);
+      assert.deepEqual(Array.from(b), Array.from(a));
+      assert.ok(b.buffer !== a.buffer || b.byteOffset !== a.byteOffset, 'the received array is a copy'); // Buffers share a pool
+    }
+    // One byte over, empty arrays and large values keep their own frames.
+    assert.equal(encodeBody(new Uint8Array(INLINE_BYTES + 1), 0, INLINE_BYTES).inline, undefined);
+    assert.equal(encodeBody(new Float32Array(0), 0, INLINE_BYTES).inline, undefined);
+    assert.equal(encodeBody('x'.repeat(200), 0, INLINE_BYTES).inline, undefined);
+    assert.deepEqual(roundTrip({ a: [1, 'two'] }, 0, INLINE_BYTES), { a: [1, 'two'] });
+    assert.equal(roundTrip('x'.repeat(200), 0, INLINE_BYTES), 'x'.repeat(200));
+    // Any msgpack spelling of the 12-element header is read the same (here with a 32-bit bin length).
+    const h = decodeHeader(encodeHeader({ ...base, kind: Kind.Typed, dtype: 1, length: 2, nframes: 0, inline: Buffer.from([4, 5]) }));
+    assert.deepEqual(Array.from(decodeBody(h, []) as Uint8Array), [4, 5]);
+  });
+
   it('control messages carry no body', () => {
     const [f] = encodeControl(Kind.Ack, base);
     const h = decodeHeader(f);
@@ -144,6 +166,19 @@ describe('comm wire codec', () => {
       throwsProto(() => decodeHeader(encodeHeader({ ...h, dtype: 99 })), /unknown dtype 99/);
       throwsProto(() => decodeHeader(encodeHeader({ ...h, kind: 17 as Kind })), /unknown kind 17/);
       throwsProto(() => decodeBody({ ...h, kind: Kind.Value, length: 3 }, [Buffer.from([0xc1, 0xc1, 0xc1])]), /not msgpack/);
+    });
+
+    it('rejects inline bodies of the wrong size, beside body frames, on control kinds, or not bytes', () => {
+      const inl = (h: Partial<Header>, bytes: number[]) => encodeHeader({ ...base, kind: Kind.Typed, dtype: 8, length: 1, nframes: 0, ...h, inline: Buffer.from(bytes) });
+      throwsProto(() => decodeBody(decodeHeader(inl({}, [1, 2, 3])), []), /needs 8 bytes, 3 arrived/);
+      throwsProto(() => decodeHeader(inl({ nframes: 1 }, [1, 2, 3, 4, 5, 6, 7, 8])), /inline body and 1 body frames/);
+      throwsProto(() => decodeHeader(inl({ kind: Kind.Ack, length: 0 }, [1])), /control message with a body/);
+      throwsProto(() => decodeBody(decodeHeader(inl({ kind: Kind.Value, dtype: 0, length: 2 }, [0xc1, 0xc1])), []), /not msgpack/);
+      const notBytes = Buffer.from(inl({}, [1, 2, 3, 4, 5, 6, 7, 8]));
+      notBytes[notBytes.length - 10] = 0xa8; // the bin 8 marker becomes a fixstr of 8
+      notBytes.copy(notBytes, notBytes.length - 9, notBytes.length - 8); // drop the length byte
+      throwsProto(() => decodeHeader(notBytes.subarray(0, notBytes.length - 1), { peerHint: 4 }), /peer 4\] malformed message: inline body field is not bytes/);
+      assert.throws(() => encodeHeader({ ...base, kind: Kind.Typed, dtype: 1, length: 200, nframes: 0, inline: Buffer.alloc(200) }), RangeError);
     });
 
     it('survives a random fuzz of header and body bytes without other exceptions', function () {

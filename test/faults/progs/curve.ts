@@ -38,11 +38,11 @@ if (rank === 0) {
     { name: 'foreign client key, true server key', opts: clientOptions({ ...stranger, serverPublic: myKeys!.serverPublic }) },
   ];
   const raws = ports.map((hp) => net.connect(Number(hp.replace(/^.*:/, '')), hp.replace(/:\d+$/, '')).on('error', () => undefined));
-  const socks: zmq.Push[] = [];
+  const socks: zmq.Dealer[] = [];
   let queued = 0;
   for (const a of attackers) {
     for (const hp of ports) {
-      const s = new zmq.Push({ linger: 0, sendTimeout: 200, ...a.opts });
+      const s = new zmq.Dealer({ linger: 0, sendTimeout: 200, routingId: '0', ...a.opts });
       socks.push(s);
       s.connect(`tcp://${hp}`);
       for (let k = 0; k < 3; k++) await s.send(frames).then(() => queued++, () => undefined);

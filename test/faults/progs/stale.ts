@@ -1,5 +1,5 @@
 // Issue 6, item 5: stale mail. Run at 2 ranks with DARRAY_EPOCH=1 (the job's second incarnation). Rank 0 also plays
-// a ghost: through its own zmq socket into rank 1's data socket it sends mail of the previous incarnation (epoch
+// a ghost: through its data socket to rank 1, bypassing its transport, it sends mail of the previous incarnation (epoch
 // 0), mail of another job, and a replay of a sequence number already used. Rank 1 must receive only the real
 // messages, in order, and count the refused ones. Prints "stale:" lines.
 import assert from 'node:assert/strict';
@@ -28,13 +28,13 @@ if (rank === 0) {
   // Some real traffic first, so that sequence numbers 0..N-1 are spent.
   for (let k = 0; k < N; k++) await comm.send(`early-${k}`, 1, TAG);
   await comm.barrier();
-  const ghost = new zmq.Push({ linger: 1000 });
-  ghost.connect(`ipc://${process.env.DARRAY_RUNDIR}/1d.sock`);
+  // The ghost speaks through rank 0's own data socket to rank 1: rank 1 knows its senders by the routing id
+  // each rank's socket announces, so only that socket can carry mail that claims to be rank 0's.
+  const ghost = (comm as unknown as { transport: { peers: { data: { sock: zmq.Dealer } }[] } }).transport.peers[1].data.sock;
   await ghost.send(forged('stale: previous incarnation', { epoch: epoch - 1, seq: N })); // the next seq, but old epoch
   await ghost.send(forged('stale: replayed sequence', { seq: 3 })); // current epoch, a sequence already used
   await ghost.send(forged('stale: another job', { job: jobHash('some other job'), seq: N }));
   await new Promise((r) => setTimeout(r, 500)); // the ghost's mail reaches rank 1 before the real mail below
-  ghost.close();
   for (let k = 0; k < N; k++) await comm.send(`fresh-${k}`, 1, TAG);
   await comm.send('end', 1, TAG);
 } else {
