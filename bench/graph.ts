@@ -127,14 +127,18 @@ async function main(): Promise<void> {
     try {
       const { roots } = await writeSerialCsr(scale, dir);
       const withNx = scale <= NX_MAX_SCALE;
-      const ref = await rows('/usr/bin/python3', [path.join(here, 'graph_ref.py'), dir, String(scale), String(REF_ITERS), roots.join(','), withNx ? '1' : '0', String(REPS)]);
-      for (const r of ref) console.log(JSON.stringify(r));
+      // The scipy reference runs again just before each rank count (networkx once): on a shared machine the
+      // load drifts over minutes, and each ratio should compare runs that saw the same load.
+      const refArgs = (nx: boolean) => [path.join(here, 'graph_ref.py'), dir, String(scale), String(REF_ITERS), roots.join(','), nx ? '1' : '0', String(REPS)];
+      let nxPr: number | undefined;
       if (!withNx) console.log(JSON.stringify({ impl: 'networkx', test: 'pagerank', scale, skipped: `networkx is timed up to scale ${NX_MAX_SCALE} only: building its graph at scale ${scale} takes minutes and gigabytes` }));
-      const scipyPr = ref.find((r) => r.test === 'pagerank' && r.impl === 'scipy')!.iters_per_s as number;
-      const nxPr = ref.find((r) => r.test === 'pagerank' && r.impl === 'networkx')?.iters_per_s as number | undefined;
-      const scipyBfs = ref.find((r) => r.test === 'bfs')!.teps as number;
-      const scipyMv = ref.find((r) => r.test === 'matvec')!.per_s as number;
-      for (const p of ranks) {
+      for (const [i, p] of ranks.entries()) {
+        const ref = await rows('/usr/bin/python3', refArgs(withNx && i === 0));
+        for (const r of ref) console.log(JSON.stringify({ ...r, next_to_ranks: p }));
+        const scipyPr = ref.find((r) => r.test === 'pagerank' && r.impl === 'scipy')!.iters_per_s as number;
+        nxPr ??= ref.find((r) => r.test === 'pagerank' && r.impl === 'networkx')?.iters_per_s as number | undefined;
+        const scipyBfs = ref.find((r) => r.test === 'bfs')!.teps as number;
+        const scipyMv = ref.find((r) => r.test === 'matvec')!.per_s as number;
         const ours = await rows(process.execPath, ['--import', 'tsx', path.join(root, 'scripts', 'mpirun.ts'), '--timeout', '900', '-n', String(p),
           fileURLToPath(import.meta.url), '--scale', String(scale), '--roots', roots.join(',')]);
         for (const r of ours) {
