@@ -38,8 +38,13 @@ export class MatvecKernel {
   private readonly gVal: Float64Array | null;
   /** Per peer: positions of the own entries it needs. */
   private readonly sendPos: Int32Array[];
-  /** Send buffers per element type, reused by every exchange (an exchange completes before it returns). */
+  /**
+   * Send buffers per element type and carry length, reused by the next exchange once one has completed (large
+   * arrays are sent without a copy). An exchange that starts while another is in flight (products not
+   * awaited one by one) gets fresh buffers.
+   */
   private readonly sendBufs = new Map<string, Vec[]>();
+  private inFlight = 0;
   /** Ghost g (plan order, grouped by owner) lands at position recvPos[g]. */
   private readonly recvPos: Int32Array;
   private readonly recvStart: Int32Array;
@@ -138,12 +143,13 @@ export class MatvecKernel {
     if (p === 1) return undefined;
     const c = carry?.length ?? 0;
     const key = `${ext.constructor.name}+${c}`;
-    let bufs = this.sendBufs.get(key) as T[] | undefined;
+    let bufs = this.inFlight === 0 ? this.sendBufs.get(key) as T[] | undefined : undefined;
     if (!bufs) {
       const Ctor = ext.constructor as new (n: number) => T;
       bufs = this.sendPos.map((s) => new Ctor(s.length + c));
-      this.sendBufs.set(key, bufs);
+      if (this.inFlight === 0) this.sendBufs.set(key, bufs);
     }
+    this.inFlight++;
     for (let q = 0; q < p; q++) {
       const b = bufs[q], idx = this.sendPos[q];
       if (b instanceof Float64Array) gatherF64(b, ext as Float64Array, idx);
@@ -156,7 +162,12 @@ export class MatvecKernel {
   /** Completes `startHalo`: waits for the peers' entries and places them at their ghost positions. */
   async finishHalo<T extends Vec>(pending: Promise<T[]> | undefined, ext: T, op: string, carry?: Float64Array): Promise<void> {
     if (!pending) return;
-    const got = await pending;
+    let got: T[];
+    try {
+      got = await pending;
+    } finally {
+      this.inFlight--;
+    }
     const p = this.comm.size, me = this.comm.rank, c = carry?.length ?? 0;
     for (let q = 0; q < p; q++) {
       if (q === me) continue;

@@ -38,6 +38,30 @@ for (let i = 0; i < n; i++) {
   assert.ok(Math.abs(yt[i] - wantT[i]) < 1e-11, `(A^T x)[${i}] = ${yt[i]}, serial ${wantT[i]}`);
 }
 
+// Products started together share the matrix's kernel but not its send buffers. The halo must be large
+// enough (over 128 KiB per peer) to travel without a copy, or a shared buffer would go unnoticed: a graph of
+// 160k vertices whose edges i -> (i * 7919 + k * 104729) % N land mostly on other ranks.
+const N = 160_000, per = 4;
+const lo = Math.floor((N * comm.rank) / comm.size), hi = Math.floor((N * (comm.rank + 1)) / comm.size);
+const hs: number[] = [], hd: number[] = [];
+const target = (i: number, k: number) => (i * 7919 + k * 104729) % N;
+for (let i = lo; i < hi; i++) for (let k = 0; k < per; k++) { hs.push(i); hd.push(target(i, k)); }
+const H = await fromEdges(comm, hs, hd, N);
+const xs2 = [(i: number) => Math.sin(i), (i: number) => (i % 11) - 5];
+const X2 = await Promise.all(xs2.map((f) => fromFunction(comm, [N], f, { ...H.colLayout() })));
+await H.matvec(X2[0]);   // builds the kernel and its reusable buffers first
+const ys2 = await Promise.all(X2.map((Xv) => H.matvec(Xv)));
+for (const [k, yv] of ys2.entries()) {
+  const got = (await yv.collect()).data;
+  for (let i = 0; i < N; i++) {
+    const cols = new Set<number>();
+    for (let e = 0; e < per; e++) cols.add(target(i, e));
+    let want = 0;
+    for (const j of cols) want += xs2[k](j);
+    assert.ok(Math.abs(got[i] - want) < 1e-11, `concurrent product ${k}: [${i}] = ${got[i]}, serial ${want}`);
+  }
+}
+
 // A bad vertex id held by the last rank only fails every rank.
 const last = comm.size - 1;
 await assert.rejects(fromEdges(comm, comm.rank === last ? [0, n] : [0], [1, 2].slice(0, comm.rank === last ? 2 : 1), n),
