@@ -1,14 +1,17 @@
-// Right-looking tiled Cholesky A = L L^T over the block-cyclic grid: POTRF on the diagonal tile, TRSM on the
-// panel, SYRK/GEMM on the trailing matrix; a priority queue runs the next panel's work first (lookahead).
-// Each kernel pins the tiles it uses only while it runs, so under a memory limit the factor spills as it goes.
-import { type DArray, tileBreak, withTiles } from '../darray/darray.js';
+// Right-looking tiled Cholesky A = L L^T over the block-cyclic grid, written as the textbook tile loop: for each
+// step k, POTRF on the diagonal tile, TRSM on the panel below it, SYRK/GEMM on the trailing matrix. Each rank
+// spawns the kernels whose output tile it owns; a kernel runs once the tiles it reads are final (received from
+// their owner, or this rank's own) and the earlier kernels on its output tile are done, and a priority queue
+// runs the next panels' work first (lookahead). Each kernel pins the tiles it uses only while it runs, so under a
+// memory limit the factor spills as it goes.
+import type { DArray } from '../darray/darray.js';
 import { tileCounts, tileOwner, tileShape } from '../darray/distribution.js';
 import { NotPositiveDefiniteError } from '../errors.js';
 import * as kernels from '../kernels/index.js';
 import type { FloatArray } from '../kernels/index.js';
 import { TileBoard, isTile, type Mail } from './board.js';
-import { TilePins, checkFloat, privateComm, shapeError } from './context.js';
-import { KernelQueue } from './scheduler.js';
+import { TilePins, allocLike, checkFloat, pinned, privateComm, shapeError } from './context.js';
+import { KernelQueue, type Priority } from './scheduler.js';
 import { progress } from '../progress.js';
 
 /** Tag space of Cholesky tile messages on the private linalg communicator. */
@@ -30,9 +33,12 @@ export async function cholesky(A: DArray): Promise<DArray> {
     throw shapeError(comm, op, `A needs square tiles, got blockSize [${A.blockSize}]; ` +
       `use A.redistribute({ blockSize: [${Math.min(b, b2)}, ${Math.min(b, b2)}] }) first`);
   }
-  const L = await lowerCopy(A);
+  // The factor starts as an empty array of A's layout: each lower tile takes A's values in a queued job of its
+  // own, so the first panel need not wait for the whole copy. The upper tiles stay unmaterialised zero tiles,
+  // so they take no memory unless someone reads them.
+  const L = A.similar();
   const pcomm = await privateComm(comm);
-  const failed = await factor(L, pcomm);
+  const failed = await factor(A, L, pcomm);
   // Every rank learns the first failing column, also ranks that never touched the failing tiles.
   const first = await comm.allreduce(failed, 'min');
   if (first < n) throw new NotPositiveDefiniteError(first as number, { rank: comm.rank, op });
@@ -45,177 +51,238 @@ function lookahead(): number {
   return process.env.DARRAY_CHOLESKY_LOOKAHEAD !== undefined && Number.isInteger(v) && v >= 0 ? v : 1;
 }
 
-/**
- * A's lower tiles copied into a new array of A's layout, one tile at a time. The upper tiles of the factor are
- * zero: they stay unmaterialised zero tiles, so they take no memory (and need no copy) unless someone reads them.
- */
-async function lowerCopy(A: DArray): Promise<DArray> {
-  const L = A.similar();
-  for (const index of A.tileIndices()) {
-    if (index[0] < index[1]) continue;
-    withTiles([A, L], index, (a, l) => l.set(a));
-    await tileBreak();
-  }
-  return L;
-}
-
-/** A panel tile as a kernel reads it: received from its owner, or this rank's own finished tile (i, k) of L. */
-type Operand = FloatArray | readonly [number, number];
+/** News that an earlier step failed at this global column; it replaces every tile computed from that step on. */
 type Failure = { failedColumn: number };
-const isFailure = (x: Operand | Mail): x is Failure => !isTile(x as Mail) && !Array.isArray(x);
+/** A tile as a kernel reads it: an array (received, or the inverse of a diagonal tile) or this rank's tile (i, j) of L. */
+type Operand = FloatArray | readonly [number, number];
+const isFailure = (x: unknown): x is Failure => typeof x === 'object' && x !== null && 'failedColumn' in x;
 
-/** Factors L in place (lower tiles); returns the first failing global column this rank saw, or n. */
-async function factor(L: DArray, comm: DArray['comm']): Promise<number> {
+/**
+ * Factors A into L (lower tiles; L starts empty); returns the first failing global column this rank saw, or n.
+ *
+ * The panel TRSMs L(i, k) = A(i, k) L(k, k)^-T run as TRMMs by the inverse of the diagonal tile: its owner
+ * computes L(k, k)^-1 once (a TRSM on the identity) and sends it, in place of L(k, k), to the ranks that own
+ * the panel; OpenBLAS's TRMM runs at GEMM speed where its TRSM is several times slower. The explicit inverse
+ * scales a panel tile's rounding error by at most cond(L(k, k)) <= sqrt(cond(A)), as in MAGMA's and SLATE's
+ * tile TRSMs; for the matrices Cholesky is meant for (not near singular) the residual stays at rounding level.
+ */
+async function factor(A: DArray, L: DArray, comm: DArray['comm']): Promise<number> {
   const n = L.shape[0];
   const b = L.blockSize[0];
   const grid = L.grid;
   const nt = tileCounts(L.shape, L.blockSize)[0];
   const me = comm.rank;
   const owner = (i: number, j: number) => tileOwner([i, j], grid);
+  const mine = (i: number, j: number) => owner(i, j) === me;
   const ext = (i: number) => tileShape(L.shape, L.blockSize, [i, 0])[0];
   const tag = (i: number, j: number) => i * nt + j;
   // The board receives the panel tiles of other ranks; this rank's own tiles stay in L (and may spill there).
   const board = new TileBoard(comm, CHOL_TAG_BASE);
   const queue = new KernelQueue();
+  const pins = new TilePins(L);
   const depth = lookahead();
-  // Kernels on tile column j for step s (s < j: an update from panel s; s = j: POTRF or TRSM). Columns within
+  // Kernels on tile column j for step k (k < j: an update from panel k; k = j: POTRF or TRSM). Columns within
   // `depth` of their step are the critical path and go first, leftmost column first; the rest of the trailing
   // update follows oldest step first, so each panel's received tiles are dropped as early as possible.
-  const prio = (s: number, j: number, i: number) => (j - s <= depth ? [0, j, s, i] : [1, s, j, i]);
+  const prio = (k: number, j: number, i: number): Priority => (j - k <= depth ? [0, j, k, i] : [1, k, j, i]);
 
-  // Lower tiles only: the upper ones are zero tiles that were never materialised (see lowerCopy).
-  const local = L.tileIndices().filter(([i, j]) => i >= j) as [number, number][];
   // Progress (rank 0, on a terminal) in kernels done: tile (i, j) takes j updates and its own step.
-  const prog = progress(comm, `cholesky ${n}x${n}`, local.reduce((t, [, j]) => t + j + 1, 0) || 1);
-
-  // Who consumes panel tile (i, k): diagonal ones feed the TRSMs below them; off-diagonal ones the updates
-  // of row i (left factor) and of column i (right factor).
-  const consumers = (i: number, k: number): [number, number][] => {
-    const c: [number, number][] = [];
-    if (i === k) for (let m = k + 1; m < nt; m++) c.push([m, k]);
-    else {
-      for (let j = k + 1; j <= i; j++) c.push([i, j]);
-      for (let m = i + 1; m < nt; m++) c.push([m, i]);
-    }
-    return c;
-  };
-  const remote = (i: number, k: number) => owner(i, k) !== me;
-  for (const [i, j] of local) {
-    for (let k = 0; k < j; k++) {
-      if (remote(i, k)) board.need(tag(i, k), owner(i, k));
-      if (remote(j, k)) board.need(tag(j, k), owner(j, k), i === j ? 0 : 1);
-    }
-    if (i > j && remote(j, j)) board.need(tag(j, j), owner(j, j));
-  }
-  // This rank's finished tiles: each resolves with undefined (the tile is final in L) or a failure notice.
-  const finished = new Map<number, { promise: Promise<Failure | undefined>; resolve: (f: Failure | undefined) => void }>();
-  for (const [i, j] of local) {
-    let resolve!: (f: Failure | undefined) => void;
-    const promise = new Promise<Failure | undefined>((r) => { resolve = r; });
-    finished.set(tag(i, j), { promise, resolve });
-  }
-  const panel = async (i: number, k: number): Promise<Operand | Failure> => {
-    if (remote(i, k)) return (await board.get(tag(i, k))) as FloatArray | Failure;
-    return (await finished.get(tag(i, k))!.promise) ?? [i, k];
-  };
-  const unref = (i: number, k: number) => (remote(i, k) ? board.unref(tag(i, k)) : undefined);
-
-  const pins = new TilePins(L);
-  const acquire = (i: number, j: number): FloatArray => pins.acquire([i, j]);
-  const drop = (i: number, j: number): void => pins.drop([i, j]);
-  /**
-   * Runs `kernel` on tile (i, j) of L and its operands as one queued job: this rank's tiles are pinned only
-   * for the job (see TilePins for where the result lives afterwards on the OpenCL backend).
-   */
-  const onTile = (key: number[], i: number, j: number, operands: Operand[],
-    kernel: (t: FloatArray, ops: FloatArray[]) => Promise<void>): Promise<void> =>
-    queue.submit(key, async () => {
-      const held: (readonly [number, number])[] = [];
-      const use = (i: number, j: number): FloatArray => {
-        const data = acquire(i, j);
-        held.push([i, j]);
-        return data;
-      };
-      try {
-        const t = use(i, j);
-        const ops = operands.map((o) => (isTile(o as Mail) ? o as FloatArray : use(o[0], o[1])));
-        await kernel(t, ops);
-        await pins.settle(t);
-      } finally {
-        for (const [r, c] of held) drop(r, c);
-      }
-    });
+  let work = 0;
+  for (const [i, j] of L.tileIndices()) if (i >= j) work += j + 1;
+  const prog = progress(comm, `cholesky ${n}x${n}`, work || 1);
 
   let failed = n;
-  const fail = (col: number): Failure => {
-    failed = Math.min(failed, col);
-    return { failedColumn: col };
-  };
-  // Finished tiles go to the other ranks that consume them, pinned until their sends complete.
-  const sends: Promise<unknown>[] = [];
-  const publish = (i: number, j: number, mail: Failure | undefined): void => {
-    finished.get(tag(i, j))!.resolve(mail);
-    const dests = new Set<number>();
-    for (const [r, c] of consumers(i, j)) if (remote(r, c)) dests.add(owner(r, c));
-    if (dests.size === 0) return;
-    const data = mail ?? acquire(i, j);
-    // A tile kept on the device comes home before it travels.
-    const ready = mail ? Promise.resolve() : kernels.sync(data as FloatArray);
-    const out = ready.then(() => Promise.all([...dests].map((d) => comm.send(data, d, CHOL_TAG_BASE + tag(i, j)))));
-    sends.push(mail ? out : out.finally(() => drop(i, j)));
+  const fail = (f: Failure): Failure => {
+    failed = Math.min(failed, f.failedColumn);
+    return f;
   };
 
-  const task = async (i: number, j: number): Promise<void> => {
-    const mi = ext(i);
-    const nj = ext(j);
-    let bad: Failure | undefined;
-    for (let k = 0; k < j; k++) {
-      const left = await panel(i, k);
-      const right = i === j ? left : await panel(j, k);
-      if (isFailure(left)) bad ??= left;
-      else if (isFailure(right)) bad ??= right;
-      else if (!bad) {
-        const bk = ext(k);
-        await (i === j
-          ? onTile(prio(k, j, i), i, j, [left], (t, [l]) =>
-            kernels.syrk('L', false, nj, bk, -1, { data: l, ld: bk }, 1, { data: t, ld: nj }))
-          : onTile(prio(k, j, i), i, j, [left, right], (t, [l, r]) =>
-            kernels.gemm(false, true, mi, nj, bk, -1, { data: l, ld: bk }, { data: r, ld: bk }, 1, { data: t, ld: nj })));
-      }
-      await unref(i, k);
-      if (i !== j) await unref(j, k);
-    }
-    let mail: Failure | undefined;
-    // Every declared message is received even after a failure, so none is left to confuse a later call.
-    const d = i > j ? await panel(j, j) : undefined;
-    if (bad) {
-      mail = fail(bad.failedColumn);
-    } else if (i === j) {
-      try {
-        await onTile(prio(j, j, i), i, j, [], async (t) => {
-          await kernels.potrf('L', nj, { data: t, ld: nj });
-          await kernels.sync(t);
-          for (let r = 0; r < nj; r++) t.fill(0, r * nj + r + 1, (r + 1) * nj);
-          kernels.release(t);
-        });
-      } catch (e) {
-        if (!(e instanceof NotPositiveDefiniteError)) throw e;
-        mail = fail(j * b + e.column);
-      }
-    } else {
-      const diag = d!;
-      if (isFailure(diag)) mail = fail(diag.failedColumn);
-      else await onTile(prio(j, j, i), i, j, [diag], (t, [dd]) => kernels.trsm('R', 'L', true, 'N', mi, nj, 1,
-        { data: dd, ld: nj }, { data: t, ld: nj }));
-    }
-    if (i > j) await unref(j, j);
-    publish(i, j, mail);
-    prog.add(j + 1);
+  // The latest kernel spawned on each of this rank's tiles (the first one copies A's tile in): it settles with
+  // the failure notice when the tile was computed from a failed step, else undefined.
+  const latest = new Map<number, Promise<Failure | undefined>>();
+  const none = Promise.resolve(undefined);
+  const current = (i: number, j: number) => latest.get(tag(i, j)) ?? none;
+  // The inverse of each local diagonal tile (or the failure that replaced it), for the panel below.
+  const inverses = new Map<number, Promise<FloatArray | Failure>>();
+  // Every kernel and send spawned; a rejection surfaces where they are awaited at the end, not as unhandled
+  // while later steps are still being spawned.
+  const spawned: Promise<unknown>[] = [];
+  const track = (p: Promise<unknown>): void => {
+    p.catch(() => undefined);
+    spawned.push(p);
   };
+
+  /**
+   * Panel tile (i, k) as a kernel reads it, once final: this rank's tile, or the one received from its owner
+   * (the diagonal tile travels as its inverse). A received tile is held until the kernels that declared it
+   * here have run (`done`).
+   */
+  const operand = (i: number, k: number): Promise<Operand | Failure> => {
+    if (!mine(i, k)) {
+      board.need(tag(i, k), owner(i, k));
+      return board.get(tag(i, k)) as Promise<FloatArray | Failure>;
+    }
+    if (i === k) return inverses.get(k)!;
+    return current(i, k).then((f) => f ?? [i, k]);
+  };
+  const done = (reads: readonly (readonly [number, number])[]) =>
+    Promise.all(reads.filter(([i, k]) => !mine(i, k)).map(([i, k]) => board.unref(tag(i, k))));
+
+  /**
+   * Spawns `kernel` on this rank's tile (i, j) of L after the kernels already spawned on it, reading the final
+   * panel tiles `reads`. It is skipped (and the tile carries the failure on) when an input comes from a failed
+   * step. This rank's tiles are pinned only while the kernel runs (see TilePins for where the result lives
+   * afterwards on the OpenCL backend).
+   */
+  const spawn = (key: Priority, i: number, j: number, reads: [number, number][],
+    kernel: (t: FloatArray, ops: FloatArray[]) => Promise<void> | void, counted = true): Promise<unknown> => {
+    const inputs = reads.map(([r, c]) => operand(r, c));
+    const run = Promise.all([current(i, j), ...inputs]).then(async ([prev, ...ops]) => {
+      try {
+        const bad = prev ?? ops.find(isFailure);
+        if (bad) return fail(bad);
+        await queue.submit(key, async () => {
+          const held: (readonly [number, number])[] = [];
+          const use = (r: number, c: number): FloatArray => {
+            held.push([r, c]);
+            return pins.acquire([r, c]);
+          };
+          try {
+            const t = use(i, j);
+            await kernel(t, (ops as Operand[]).map((o) => (isTile(o as Mail) ? o as FloatArray : use(o[0], o[1]))));
+            await pins.settle(t);
+          } finally {
+            for (const [r, c] of held) pins.drop([r, c]);
+          }
+        });
+        return undefined;
+      } catch (e) {
+        if (!(e instanceof NotPositiveDefiniteError) || i !== j || reads.length > 0) throw e;
+        return fail({ failedColumn: j * b + e.column });
+      } finally {
+        if (counted) prog.add(1);
+        await done(reads);
+      }
+    });
+    latest.set(tag(i, j), run);
+    track(run);
+    return run;
+  };
+
+  // Finished tiles go to the other ranks that read them, pinned until their sends complete. A tile computed
+  // from a failed step travels as the failure notice, so every posted receive is matched.
+  const sends: Promise<unknown>[] = [];
+  const publish = (k: number, what: Promise<FloatArray | Failure | undefined>, dests: Set<number>,
+    pinned?: [number, number]): Promise<unknown> => {
+    dests.delete(me);
+    if (dests.size === 0) return none;
+    const sent = what.then(async (got) => {
+      if (isFailure(got)) {
+        await Promise.all([...dests].map((d) => comm.send(got, d, CHOL_TAG_BASE + k)));
+        return;
+      }
+      const data = got ?? pins.acquire(pinned!);
+      try {
+        // A tile kept on the device comes home before it travels.
+        await kernels.sync(data);
+        await Promise.all([...dests].map((d) => comm.send(data, d, CHOL_TAG_BASE + k)));
+      } finally {
+        if (!got) pins.drop(pinned!);
+      }
+    });
+    sent.catch(() => undefined);
+    sends.push(sent);
+    return sent;
+  };
+
+  // A's lower tiles come in first, each just before the kernels that need it first (an idle rank copies ahead).
+  for (const [i, j] of L.tileIndices()) {
+    if (i < j) continue;
+    spawn(j === 0 ? prio(0, 0, i) : prio(0, j, i), i, j, [], (t) => {
+      const a = pinned(A, [i, j]);
+      try {
+        t.set(a.data);
+      } finally {
+        a.release();
+      }
+    }, false);
+  }
+
+  for (let k = 0; k < nt; k++) {
+    const nk = ext(k);
+    let invSent = none as Promise<unknown>;
+    // POTRF on the diagonal tile, then its inverse for the panel below.
+    if (mine(k, k)) {
+      spawn(prio(k, k, k), k, k, [], async (t) => {
+        await kernels.potrf('L', nk, { data: t, ld: nk });
+        await kernels.sync(t);
+        for (let r = 0; r < nk; r++) t.fill(0, r * nk + r + 1, (r + 1) * nk);
+        kernels.release(t);
+      });
+      if (k + 1 < nt) {
+        const inv = current(k, k).then(async (bad): Promise<FloatArray | Failure> => {
+          if (bad) return bad;
+          const x = allocLike(L.dtype as 'float64' | 'float32', nk * nk);
+          for (let r = 0; r < nk; r++) x[r * nk + r] = 1;
+          await queue.submit(prio(k, k, k), async () => {
+            const t = pins.acquire([k, k]);
+            try {
+              await kernels.trsm('L', 'L', false, 'N', nk, nk, 1, { data: t, ld: nk }, { data: x, ld: nk });
+            } finally {
+              pins.drop([k, k]);
+            }
+          });
+          return x;
+        });
+        inverses.set(k, inv);
+        track(inv);
+        const dests = new Set<number>();
+        for (let m = k + 1; m < nt; m++) dests.add(owner(m, k));
+        invSent = publish(tag(k, k), inv, dests);
+      }
+    }
+    // The panel: L(m, k) = A(m, k) L(k, k)^-T.
+    const users: Promise<unknown>[] = [];
+    for (let m = k + 1; m < nt; m++) {
+      if (!mine(m, k)) continue;
+      const mm = ext(m);
+      users.push(spawn(prio(k, k, m), m, k, [[k, k]], (t, [inv]) =>
+        kernels.trmm('R', 'L', true, 'N', mm, nk, 1, { data: inv, ld: nk }, { data: t, ld: nk })));
+      // Its readers: the updates of row m (left factor) and of column m (right factor).
+      const dests = new Set<number>();
+      for (let j = k + 1; j <= m; j++) dests.add(owner(m, j));
+      for (let i = m + 1; i < nt; i++) dests.add(owner(i, m));
+      publish(tag(m, k), current(m, k), dests, [m, k]);
+    }
+    // This rank's inverse of L(k, k) goes (with its device copy) once its panel and its sends are done.
+    const inv = inverses.get(k);
+    if (inv) {
+      inverses.delete(k);
+      users.push(invSent);
+      track(Promise.all(users).then(() => inv).then((x) => { if (!isFailure(x)) kernels.release(x); }));
+    }
+    // The trailing update by panel k.
+    for (let j = k + 1; j < nt; j++) {
+      const nj = ext(j);
+      if (mine(j, j)) {
+        spawn(prio(k, j, j), j, j, [[j, k]], (t, [l]) =>
+          kernels.syrk('L', false, nj, nk, -1, { data: l, ld: nk }, 1, { data: t, ld: nj }));
+      }
+      for (let i = j + 1; i < nt; i++) {
+        if (!mine(i, j)) continue;
+        const mi = ext(i);
+        spawn(prio(k, j, i), i, j, [[i, k], [j, k]], (t, [l, r]) =>
+          kernels.gemm(false, true, mi, nj, nk, -1, { data: l, ld: nk }, { data: r, ld: nk }, 1, { data: t, ld: nj }));
+      }
+    }
+    // Kernels already spawned start while later steps are spawned. Safe for the board's use counts: the tiles
+    // of panel k are read by step k's kernels only, all declared above.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 
   // A failure other than a non-positive pivot (a dead peer, a backend error) fails this rank at once; the
-  // launcher then stops the job, so waiting tasks never hang.
-  await Promise.all(local.map(([i, j]) => task(i, j)));
+  // launcher then stops the job, so waiting kernels never hang.
+  await Promise.all(spawned);
   prog.done();
   await Promise.all(sends);
   await pins.finish();
