@@ -25,6 +25,8 @@ const LINK_PORT = 7100;
 const DELAY_MS = 20;
 const SPIKE_MS = 200; // a lost segment's wait for its retransmit
 const SPIKE_EVERY = 500; // chunks, on average
+// comm-failure.ts is left out: its 1 s detection bounds leave no room for the relay's 200 ms spikes on a loaded
+// machine (it failed 1 run in 16 here); the cut case below checks failure across the relay instead.
 const PROGRAMS = ['comm-p2p.ts', 'comm-collectives.ts', 'comm-split.ts', 'comm-p2p-large.ts'];
 const RELAY = fileURLToPath(new URL('./relay.ts', import.meta.url));
 
@@ -134,17 +136,27 @@ async function startRelays(): Promise<void> {
   relays.forEach((r, i) => r.proc.stdin!.write(`peer ${pids[1 - i]}\n`));
 }
 
+const sent = [[0, 0], [0, 0]];
+/** Packets each end of the veth sent and dropped since the last call. */
 function linkStats(): string {
   return NS.map((ns, i) => {
     const s = inNs(ns, 'tc', '-s', 'qdisc', 'show', 'dev', `v${i}`);
-    const m = /Sent (\d+) bytes (\d+) pkt \(dropped (\d+), overlimits (\d+)/.exec(s);
-    return m ? `v${i}: ${m[2]} packets, ${m[3]} dropped` : s.trim();
+    const m = /Sent \d+ bytes (\d+) pkt \(dropped (\d+)/.exec(s);
+    if (!m) return s.trim();
+    const [pkts, dropped] = [Number(m[1]), Number(m[2])];
+    const line = `v${i}: ${pkts - sent[i][0]} packets, ${dropped - sent[i][1]} dropped`;
+    sent[i] = [pkts, dropped];
+    return line;
   }).join(', ');
 }
 
+let seen: Record<string, number>[] = [{}, {}];
+/** What each relay carried since the last call. */
 async function relayStats(): Promise<string> {
   const s = await Promise.all(relays.map((r) => r.stats()));
-  return s.map((x, i) => `relay ${i}: ${x.links} links in, ${x.chunks} chunks (${(x.bytes / 2 ** 20).toFixed(1)} MiB) out, ${x.spikes} spikes`).join(', ');
+  const d = s.map((x, i) => Object.fromEntries(Object.entries(x).map(([k, v]) => [k, v - (seen[i][k] ?? 0)])));
+  seen = s;
+  return d.map((x, i) => `relay ${i}: ${x.links} links in, ${x.chunks} chunks (${(x.bytes / 2 ** 20).toFixed(1)} MiB) out, ${x.spikes} spikes`).join(', ');
 }
 
 describe('netns: a job across two network namespaces over real TCP with delay and loss', function () {
