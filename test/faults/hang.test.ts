@@ -3,7 +3,7 @@
 // job exits 110 and each blocked rank dumps the operation it waits in (communicator, peer, tag).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { alive, launch, prog, rankPids, scratch } from './harness.js';
+import { alive, bundle, launch, rankPids, removeBundle, scratch } from './harness.js';
 
 // Collectives only: a point-to-point call fails only when it involves the lost rank (test/spmd/comm-failure.ts).
 const OPS = ['barrier', 'bcast', 'reduce', 'allreduce', 'gather', 'allgather', 'scatter', 'alltoall', 'split'];
@@ -13,7 +13,10 @@ const HB_MS = 1000;
 describe('faults: a hung peer is detected', function () {
   this.timeout(0);
   const times: number[] = [];
+  let program = ''; // die.ts, bundled once: ranks start through plain node instead of compiling it each time
+  before(async () => { program = await bundle('die.ts'); });
   after(() => {
+    if (program) removeBundle(program);
     if (times.length === 0) return;
     const sorted = [...times].sort((a, b) => a - b);
     console.log(`      ${times.length} detections of a stopped peer: ${sorted[0]}..${sorted[sorted.length - 1]} ms (median ${sorted[Math.floor(sorted.length / 2)]} ms, bound ${HB_MS} + 1000 ms)`);
@@ -24,7 +27,7 @@ describe('faults: a hung peer is detected', function () {
     it(`rank ${victim} stops in ${op}: the ${NP - 1} others get PeerFailedError naming it`, async () => {
       const dir = scratch('hang');
       try {
-        const r = await launch(['-n', String(NP), '--timeout', '60', '-x', `DARRAY_PEER_TIMEOUT_MS=${HB_MS}`, prog('die.ts'), 'stop', op, String(victim), dir, '5']);
+        const r = await launch(['-n', String(NP), '--timeout', '60', '-x', `DARRAY_PEER_TIMEOUT_MS=${HB_MS}`, program, 'stop', op, String(victim), dir, '5']);
         const why = `code ${r.code}\nstdout:\n${r.out.slice(-2000)}\nstderr:\n${r.err.slice(-1500)}`;
         const lines = r.out.split('\n').filter((l) => l.includes(' detected '));
         assert.equal(lines.length, NP - 1, why);
@@ -48,7 +51,7 @@ describe('faults: a hung peer is detected', function () {
     const dir = scratch('hang');
     try {
       const victim = 1;
-      const r = await launch(['-n', String(NP), '--timeout', '6', '-x', 'DARRAY_PEER_TIMEOUT_MS=60000', prog('die.ts'), 'stop', 'allreduce', String(victim), dir, '5']);
+      const r = await launch(['-n', String(NP), '--timeout', '6', '-x', 'DARRAY_PEER_TIMEOUT_MS=60000', program, 'stop', 'allreduce', String(victim), dir, '5']);
       const why = `code ${r.code}\nstderr:\n${r.err.slice(-3000)}`;
       assert.equal(r.code, 110, why);
       assert.match(r.err, /timeout: the job ran longer than 6 s/, why);
