@@ -23,10 +23,14 @@ export interface MatmulOptions {
   out?: DArray;
 }
 
-/** Inner-dimension width of one SUMMA step: panels gather tiles up to about this many columns. */
+/**
+ * Inner-dimension width of one SUMMA step (DARRAY_SUMMA_K, default 512): panels gather tiles up to about this
+ * many columns. Wider steps mean fewer, longer GEMMs per C tile (each call's overhead and OpenBLAS's packing
+ * amortized over more flops) for two panel buffers of this width per operand.
+ */
 function panelWidth(): number {
   const v = Number(process.env.DARRAY_SUMMA_K);
-  return Number.isInteger(v) && v > 0 ? v : 256;
+  return Number.isInteger(v) && v > 0 ? v : 512;
 }
 
 /**
