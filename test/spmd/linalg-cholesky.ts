@@ -16,6 +16,9 @@ const cases = [
   { n: 100, b: 12, dtype: 'float64' as const },
   { n: 5, b: 8, dtype: 'float64' as const }, // a single tile
   { n: 30, b: 7, dtype: 'float64' as const, grid: [1, 1] }, // all on rank 0; other ranks own nothing
+  // Tiles over 256: the diagonal tiles' inverses are blocked (halves inverted, the corner by TRMMs).
+  { n: 700, b: 300, dtype: 'float64' as const },
+  { n: 620, b: 520, dtype: 'float32' as const },
 ];
 for (const [ci, c] of cases.entries()) {
   const A = await fromFunction(comm, [c.n, c.n], spd(c.n, ci), { dtype: c.dtype, blockSize: [c.b, c.b], grid: c.grid });
