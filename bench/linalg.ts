@@ -145,12 +145,16 @@ async function main(): Promise<void> {
   const rankCounts = (flag('--ranks') ?? '2,4').split(',').map(Number);
   const ops = (flag('--ops') ?? 'gemm,cholesky').split(',');
   const sizes = args.length ? args.map(Number) : [2048, 4096];
-  // Tile edges (BENCH_GEMM_TILE, BENCH_CHOL_TILE): 512 for both. A kernel and a message each cost the ranks'
-  // JS threads dispatch work and garbage to collect, which on a machine of a core per rank comes out of the
-  // BLAS time; interleaved runs at n = 2048 and 4096 on 2 and 4 ranks (2 cores) gave 512 1.1-1.5x the speed
-  // of 256 for Cholesky (despite its longer critical path) and 1.15x for GEMM.
-  const tiles: Record<string, number> = {
-    gemm: Number(process.env.BENCH_GEMM_TILE ?? 512), cholesky: Number(process.env.BENCH_CHOL_TILE ?? 512),
+  // Tile edges (BENCH_GEMM_TILE, BENCH_CHOL_TILE). A kernel and a message each cost the ranks' JS threads
+  // dispatch work and garbage to collect, which on a machine of a core per rank comes out of the BLAS time, and
+  // a tile GEMM reads its operands cold: large tiles win. Cholesky: 512 (interleaved runs at n = 2048 and 4096
+  // on 2 and 4 ranks, 2 cores: 1.1-1.5x the speed of 256 despite the longer critical path; 1024 leaves too few
+  // tile columns). GEMM: n / 4, from 256 to 1024 (SUMMA's balance does not depend on the tile count; at
+  // n = 4096 on 2 ranks 1024 ran 1.25x as fast as 512).
+  const tileFor = (op: string, n: number): number => {
+    const env = op === 'gemm' ? process.env.BENCH_GEMM_TILE : process.env.BENCH_CHOL_TILE;
+    if (env) return Number(env);
+    return op === 'gemm' ? Math.min(1024, Math.max(256, n / 4)) : 512;
   };
   const cores = availableParallelism();
   const env = blasEnv();
@@ -172,7 +176,7 @@ async function main(): Promise<void> {
         const flops = op === 'gemm' ? 2 * n ** 3 : n ** 3 / 3;
         for (const p of rankCounts) {
           const blas1 = { ...env, OPENBLAS_NUM_THREADS: String(Math.max(1, Math.floor(cores / p))) };
-          const tile = tiles[op];
+          const tile = tileFor(op, n);
           const single = (): number => {
             const s = run(tsx, [self, '--child-single', op, String(n)],
               { ...env, OPENBLAS_NUM_THREADS: String(cores), DARRAY_KERNEL_THREADS: String(cores) }, 600);
