@@ -32,9 +32,10 @@ export function defaultConcurrency(): { maxInFlight: number; threadsPerCall: num
   const cores = coresOwned();
   const pool = positiveInt('UV_THREADPOOL_SIZE') ?? 4;
   const userThreads = positiveInt('DARRAY_KERNEL_THREADS');
-  const wanted = userThreads === undefined ? cores : Math.max(1, Math.floor(cores / Math.min(userThreads, cores)));
-  const maxInFlight = positiveInt('DARRAY_KERNELS_IN_FLIGHT') ?? Math.min(wanted, pool);
-  const threadsPerCall = userThreads !== undefined ? Math.min(userThreads, cores) : Math.max(1, Math.floor(cores / maxInFlight));
+  const asked = Math.min(userThreads ?? 1, cores);
+  const maxInFlight = positiveInt('DARRAY_KERNELS_IN_FLIGHT') ?? Math.min(Math.max(1, Math.floor(cores / asked)), pool);
+  // Cores the pool cannot give a kernel of their own go to each call's BLAS threads, unless the user chose.
+  const threadsPerCall = userThreads !== undefined ? asked : Math.max(1, Math.floor(cores / maxInFlight));
   return { maxInFlight, threadsPerCall };
 }
 
