@@ -1,13 +1,15 @@
-// Module entry of darray_native.node: registers the tile kernels plus the controls TypeScript uses for policy
-// (BLAS threads, OpenCL device, device tile cache). Stateless apart from the OpenCL device and its cache.
+// Module entry of darray_native.node: registers the tile kernels, the collectives' combine and shared memory, and
+// the controls TypeScript uses for policy (BLAS threads, OpenCL device, tile cache). Stateless but the OpenCL device.
 #include <napi.h>
 
 #include <stdexcept>
 
 #include "args.h"
+#include "combine.h"
 #include "cpu/blas.h"
 #include "kernels.h"
 #include "opencl/device.h"
+#include "shm.h"
 #include "worker.h"
 
 namespace darray {
@@ -92,6 +94,8 @@ Napi::Value ClCacheStats(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterKernels(env, exports);
+  RegisterShm(env, exports);
+  RegisterCombine(env, exports);
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads, "getThreads"));
   exports.Set("clDevices", Napi::Function::New(env, ClDevices, "clDevices"));

@@ -58,6 +58,11 @@ function native(): Native {
   return addon;
 }
 
+/** @internal The loaded addon, for the other TypeScript faces of it in this directory (shm.ts, combine.ts). */
+export function addon_(): Native {
+  return native();
+}
+
 function openDevice(): DeviceInfo {
   if (device) return device;
   ensurePoclCache();

@@ -1,0 +1,50 @@
+// TypeScript face of the addon's shared-memory primitives: segments that other processes of this user map
+// through /proc/<pid>/fd/<fd>. Mechanism only; src/comm decides who shares what and when.
+import { BackendError } from '../errors.js';
+import { addon_ } from './index.js';
+
+/** A segment this process made: its descriptor (open until `shmClose`) and its whole mapping. */
+export interface Segment {
+  fd: number;
+  buffer: ArrayBuffer;
+}
+
+function checkBytes(bytes: number, op: string): void {
+  if (!Number.isSafeInteger(bytes) || bytes < 1) throw new BackendError(`byte count ${bytes} must be a positive integer`, { op });
+}
+
+function call<T>(op: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new BackendError((e as Error).message, { op }, { cause: e });
+  }
+}
+
+/** A new zero-filled, pre-faulted segment of `bytes`; throws BackendError when the system refuses. */
+export function shmCreate(bytes: number): Segment {
+  checkBytes(bytes, 'shmCreate');
+  return call('shmCreate', () => addon_().shmCreate(bytes) as unknown as Segment);
+}
+
+/** Maps the first `bytes` of a file another process shares, pre-faulted; unmapped when the buffer is collected. */
+export function shmOpen(path: string, bytes: number): ArrayBuffer {
+  checkBytes(bytes, 'shmOpen');
+  return call('shmOpen', () => addon_().shmOpen(path, bytes) as unknown as ArrayBuffer);
+}
+
+/** Closes a descriptor from `shmCreate` (the memory stays while any process maps it). */
+export function shmClose(fd: number): void {
+  if (!Number.isInteger(fd) || fd < 0) throw new BackendError(`bad descriptor ${fd}`, { op: 'shmClose' });
+  call('shmClose', () => addon_().shmClose(fd));
+}
+
+/** The path through which another process of this user opens descriptor `fd` of process `pid`. */
+export function shmPath(pid: number, fd: number): string {
+  return `/proc/${pid}/fd/${fd}`;
+}
+
+/** Faults in the pages of a fresh array before it is filled, in one system call rather than one trap per page. */
+export function prefault(a: ArrayBufferView): void {
+  call('prefault', () => addon_().prefault(a as Float64Array));
+}
