@@ -2,6 +2,7 @@
 // sync on the host (the benchmark's direct-BLAS reference) and async on the OpenCL device.
 #include "kernels.h"
 
+#include <algorithm>
 #include <initializer_list>
 
 #include "args.h"
@@ -120,6 +121,65 @@ Napi::Value Potrf(const Napi::CallbackInfo& info) {
   return Launch(info.Env(), M == Mode::kSync, "potrf", fn, {A.arr.obj});
 }
 
+// trtri(lower, unitDiag, n, A): A = A^-1 for a triangular A, on the host (the device copy is brought home first).
+template <Mode M>
+Napi::Value Trtri(const Napi::CallbackInfo& info) {
+  Args a(info, "trtri");
+  bool lower = a.Bool(0);
+  bool unit = a.Bool(1);
+  int n = a.Int(2);
+  Mat A = a.Matrix(3, n, n);
+  bool f64 = A.arr.dt == Dtype::kF64;
+  auto fn = [=]() {
+    Status s = HostFirst<M>({ToTile(A)});
+    if (!s.ok()) return s;
+    return ByDtype(f64, [&](auto tag) {
+      using T = decltype(tag);
+      return cpu::Trtri<T>(lower, unit, n, A.ptr<T>(), A.ld);
+    });
+  };
+  return Launch(info.Env(), M == Mode::kSync, "trtri", fn, {A.arr.obj});
+}
+
+// Zeroes the triangle of an n x n row-major matrix that a lower (or upper) triangular one does not use.
+template <class T>
+void ZeroOtherTriangle(bool lower, int n, T* a, int lda) {
+  for (int i = 0; i < n; ++i) {
+    T* row = a + static_cast<size_t>(i) * lda;
+    if (lower) std::fill(row + i + 1, row + n, T(0));
+    else std::fill(row, row + i, T(0));
+  }
+}
+
+// potrfInv(lower, n, A, X): A = L, the Cholesky factor, and X = L^-1, both with the other triangle zero, on the
+// host. The diagonal step of a tiled Cholesky as one call, so nothing runs between its two halves.
+template <Mode M>
+Napi::Value PotrfInv(const Napi::CallbackInfo& info) {
+  Args a(info, "potrfInv");
+  bool lower = a.Bool(0);
+  int n = a.Int(1);
+  Mat A = a.Matrix(2, n, n);
+  Mat X = a.Matrix(5, n, n);
+  a.SameDtype({A.arr.dt, X.arr.dt});
+  bool f64 = A.arr.dt == Dtype::kF64;
+  auto fn = [=]() {
+    Status s = HostFirst<M>({ToTile(A), ToTile(X)});
+    if (!s.ok()) return s;
+    return ByDtype(f64, [&](auto tag) {
+      using T = decltype(tag);
+      T* pa = A.ptr<T>();
+      T* px = X.ptr<T>();
+      Status st = cpu::Potrf<T>(lower, n, pa, A.ld);
+      if (!st.ok()) return st;
+      ZeroOtherTriangle(lower, n, pa, A.ld);
+      for (int i = 0; i < n; ++i) std::copy(pa + static_cast<size_t>(i) * A.ld, pa + static_cast<size_t>(i) * A.ld + n,
+                                            px + static_cast<size_t>(i) * X.ld);
+      return cpu::Trtri<T>(lower, false, n, px, X.ld);
+    });
+  };
+  return Launch(info.Env(), M == Mode::kSync, "potrfInv", fn, {A.arr.obj, X.arr.obj});
+}
+
 template <Mode M>
 Napi::Value Getrf(const Napi::CallbackInfo& info) {
   Args a(info, "getrf");
@@ -212,6 +272,8 @@ void RegisterKernels(Napi::Env env, Napi::Object exports) {
       {"trsm", Triangular<Mode::kCpu, true>, Triangular<Mode::kSync, true>, Triangular<Mode::kDevice, true>},
       {"trmm", Triangular<Mode::kCpu, false>, Triangular<Mode::kSync, false>, Triangular<Mode::kDevice, false>},
       {"potrf", Potrf<Mode::kCpu>, Potrf<Mode::kSync>, Potrf<Mode::kDevice>},
+      {"potrfInv", PotrfInv<Mode::kCpu>, PotrfInv<Mode::kSync>, PotrfInv<Mode::kDevice>},
+      {"trtri", Trtri<Mode::kCpu>, Trtri<Mode::kSync>, Trtri<Mode::kDevice>},
       {"getrf", Getrf<Mode::kCpu>, Getrf<Mode::kSync>, Getrf<Mode::kDevice>},
       {"geqrf", Geqrf<Mode::kCpu>, Geqrf<Mode::kSync>, Geqrf<Mode::kDevice>},
       {"axpy", Axpy<Mode::kCpu>, Axpy<Mode::kSync>, Axpy<Mode::kDevice>},

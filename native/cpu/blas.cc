@@ -54,6 +54,12 @@ void scal(int n, float al, float* x) { cblas_sscal(n, al, x, 1); }
 // column-major with the triangle swapped: no transposed copy as LAPACKE's row-major path would make.
 lapack_int potrf(char u, int n, double* a, int lda) { return LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, u, n, a, lda); }
 lapack_int potrf(char u, int n, float* a, int lda) { return LAPACKE_spotrf_work(LAPACK_COL_MAJOR, u, n, a, lda); }
+lapack_int trtri(char u, char d, int n, double* a, int lda) {
+  return LAPACKE_dtrtri_work(LAPACK_COL_MAJOR, u, d, n, a, lda);
+}
+lapack_int trtri(char u, char d, int n, float* a, int lda) {
+  return LAPACKE_strtri_work(LAPACK_COL_MAJOR, u, d, n, a, lda);
+}
 lapack_int getrf(int m, int n, double* a, int lda, lapack_int* p) {
   return LAPACKE_dgetrf(LAPACK_ROW_MAJOR, m, n, a, lda, p);
 }
@@ -109,6 +115,15 @@ Status Potrf(bool lower, int n, T* a, int lda) {
   return Status::Ok();
 }
 template <class T>
+Status Trtri(bool lower, bool unitDiag, int n, T* a, int lda) {
+  if (n == 0) return Status::Ok();
+  // Row-major lower is column-major upper, as for potrf: the inverse of the transpose is the transposed inverse.
+  lapack_int info = trtri(lower ? 'U' : 'L', unitDiag ? 'U' : 'N', n, a, lda);
+  if (info > 0) return Status::Singular(static_cast<int>(info) - 1);
+  if (info < 0) return Status::Internal("trtri: LAPACK rejected argument " + std::to_string(-info));
+  return Status::Ok();
+}
+template <class T>
 Status Getrf(int m, int n, T* a, int lda, int* ipiv) {
   if (m == 0 || n == 0) return Status::Ok();
   const int r = m < n ? m : n;
@@ -138,6 +153,7 @@ int GetThreads() { return openblas_get_num_threads(); }
   template void Axpy<T>(int, T, const T*, T*);                                                             \
   template void Scal<T>(int, T, T*);                                                                       \
   template Status Potrf<T>(bool, int, T*, int);                                                            \
+  template Status Trtri<T>(bool, bool, int, T*, int);                                                      \
   template Status Getrf<T>(int, int, T*, int, int*);                                                       \
   template Status Geqrf<T>(int, int, T*, int, T*);
 DARRAY_INSTANTIATE(double)

@@ -22,6 +22,9 @@ template <class T>
 void Scal(int n, T alpha, T* x);
 template <class T>
 Status Potrf(bool lower, int n, T* a, int lda);
+// In-place inverse of a triangular matrix (LAPACK trtri); Singular when a diagonal entry is exactly zero.
+template <class T>
+Status Trtri(bool lower, bool unitDiag, int n, T* a, int lda);
 // ipiv: min(m, n) entries, 0-based: row i was swapped with row ipiv[i].
 template <class T>
 Status Getrf(int m, int n, T* a, int lda, int* ipiv);

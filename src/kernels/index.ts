@@ -98,12 +98,28 @@ async function launch(op: string, name: string, args: Arg[], operands: FloatArra
   }
   const entry = dev ? `cl${name[0].toUpperCase()}${name.slice(1)}` : name;
   try {
-    await limiter.run(() => traceKernel(name, args, () => n[entry](...args) as Promise<void>)); // a span when tracing
+    // A span when tracing; an urgent call (see `urgently`) waits ahead of the others.
+    await limiter.run(() => traceKernel(name, args, () => n[entry](...args) as Promise<void>), urgentCalls > 0);
   } catch (e) {
     throw mapError(op, e);
   } finally {
     // Host kernels on the opencl backend dropped the device copy of what they wrote.
     if (dev) for (const a of operands) onDevice ? resident.add(a) : resident.delete(a);
+  }
+}
+
+let urgentCalls = 0;
+
+/**
+ * Runs `start`, and every kernel it calls before its first await waits for a free slot ahead of the kernels that
+ * were not called so: a scheduler's critical-path kernel then never queues behind work that can wait.
+ */
+export function urgently<T>(start: () => T): T {
+  urgentCalls++;
+  try {
+    return start();
+  } finally {
+    urgentCalls--;
   }
 }
 
@@ -172,6 +188,32 @@ export async function potrf(uplo: 'L' | 'U', n: number, A: Mat): Promise<void> {
   checkFlag(op, 'uplo', uplo, ['L', 'U'] as const), checkDim(op, 'n', n);
   checkMat(op, 'A', A, n, n);
   await launch(op, 'potrf', [uplo === 'L', n, ...mat(A)], [A.data], false);
+}
+
+/**
+ * The diagonal step of a tiled Cholesky in one call: A = L (potrf) and X = L^-1, both with the other triangle
+ * zero. Host only. NotPositiveDefiniteError as potrf's (X is then untouched).
+ */
+export async function potrfInv(uplo: 'L' | 'U', n: number, A: Mat, X: Mat): Promise<void> {
+  const op = 'potrfInv';
+  checkFlag(op, 'uplo', uplo, ['L', 'U'] as const), checkDim(op, 'n', n);
+  checkMat(op, 'A', A, n, n);
+  checkMat(op, 'X', X, n, n);
+  checkSameDtype(op, { A: A.data, X: X.data });
+  await launch(op, 'potrfInv', [uplo === 'L', n, ...mat(A), ...mat(X)], [A.data, X.data], false);
+}
+
+/**
+ * A = A^-1 in place for a triangular n x n A (the other triangle is not touched), through LAPACK's blocked trtri,
+ * which runs mostly as TRMM. Host only (on the opencl backend the device copy comes home first).
+ * SingularMatrixError names the first exactly zero diagonal entry.
+ */
+export async function trtri(uplo: 'L' | 'U', diag: 'N' | 'U', n: number, A: Mat): Promise<void> {
+  const op = 'trtri';
+  checkFlag(op, 'uplo', uplo, ['L', 'U'] as const), checkFlag(op, 'diag', diag, ['N', 'U'] as const);
+  checkDim(op, 'n', n);
+  checkMat(op, 'A', A, n, n);
+  await launch(op, 'trtri', [uplo === 'L', diag === 'U', n, ...mat(A)], [A.data], false);
 }
 
 /**

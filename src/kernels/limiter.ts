@@ -2,7 +2,9 @@
 // pool and the cores this rank owns are never oversubscribed.
 export class Limiter {
   private active = 0;
-  private readonly waiting: { need: number; grant: () => void }[] = [];
+  private urgentInUse = false;
+  private deferred = false;
+  private readonly waiting: { need: number; urgent: boolean; grant: () => void }[] = [];
 
   constructor(private max: number) {}
 
@@ -15,9 +17,12 @@ export class Limiter {
     this.pump();
   }
 
-  /** Runs fn when a slot is free. A synchronous throw from fn becomes a rejection. */
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    await this.acquire(1);
+  /**
+   * Runs fn when a slot is free. A synchronous throw from fn becomes a rejection. An urgent call waits ahead of
+   * every call that is not (first come, first served among urgent ones).
+   */
+  async run<T>(fn: () => Promise<T>, urgent = false): Promise<T> {
+    await this.acquire(1, urgent);
     try {
       return await fn();
     } finally {
@@ -36,22 +41,42 @@ export class Limiter {
     }
   }
 
-  private acquire(n: number): Promise<void> {
+  private acquire(n: number, urgent = false): Promise<void> {
+    if (urgent) this.urgentInUse = true;
     return new Promise((resolve) => {
-      this.waiting.push({
+      const w = {
         need: n,
+        urgent,
         grant: () => {
           this.active += n;
           resolve();
         },
-      });
+      };
+      const at = urgent ? this.waiting.findIndex((x) => !x.urgent) : -1;
+      if (at < 0) this.waiting.push(w);
+      else this.waiting.splice(at, 0, w);
       this.pump();
     });
   }
 
+  /**
+   * A freed slot goes to an urgent waiter at once. Once urgent calls are in use, a waiter that is not urgent gets
+   * it only a turn of the event loop later: an urgent call that the end of the last kernel unblocks (a scheduler
+   * starts its next job in the same turn) then still comes first. Without that, the slot would go to whatever
+   * waited, and the critical path would queue behind a whole kernel at every hand-off.
+   */
   private releaseSlots(n: number): void {
     this.active -= n;
-    this.pump();
+    if (!this.urgentInUse || this.waiting[0]?.urgent) {
+      this.pump();
+      return;
+    }
+    if (this.deferred) return;
+    this.deferred = true;
+    setImmediate(() => {
+      this.deferred = false;
+      this.pump();
+    });
   }
 
   // FIFO: the head waits until enough slots are free, so an exclusive caller is not starved.

@@ -125,6 +125,25 @@ export function potrf(uplo: 'L' | 'U', n: number, A: Mat): void {
   }
 }
 
+/** In-place inverse of a triangular matrix by column-wise substitution (the other triangle untouched). */
+export function trtri(uplo: 'L' | 'U', diag: 'N' | 'U', n: number, A: Mat): void {
+  // Work on the lower form: for uplo U, element (i, j) of the lower matrix is A(j, i).
+  const get = (i: number, j: number): number => (uplo === 'L' ? at(A, i, j) : at(A, j, i));
+  const set = (i: number, j: number, v: number): void => (uplo === 'L' ? put(A, i, j, v) : put(A, j, i, v));
+  const d = (i: number): number => (diag === 'U' ? 1 : get(i, i));
+  for (let i = 0; i < n; i++) if (d(i) === 0) throw new SingularMatrixError(i, { op: 'trtri' });
+  const x = new Float64Array(n * n);
+  // Column j of X = T^-1 solves T x = e_j: forward substitution from row j down.
+  for (let j = 0; j < n; j++) {
+    for (let i = j; i < n; i++) {
+      let s = i === j ? 1 : 0;
+      for (let l = j; l < i; l++) s -= get(i, l) * x[l * n + j];
+      x[i * n + j] = s / d(i);
+    }
+  }
+  for (let j = 0; j < n; j++) for (let i = j; i < n; i++) if (i !== j || diag === 'N') set(i, j, x[i * n + j]);
+}
+
 /** LU with partial pivoting (first largest |pivot|, whole rows swapped), 0-based ipiv, LAPACK's storage. */
 export function getrf(m: number, n: number, A: Mat, ipiv: Int32Array): void {
   let firstZero = -1;

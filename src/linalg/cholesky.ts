@@ -61,7 +61,7 @@ const isFailure = (x: unknown): x is Failure => typeof x === 'object' && x !== n
  * Factors A into L (lower tiles; L starts empty); returns the first failing global column this rank saw, or n.
  *
  * The panel TRSMs L(i, k) = A(i, k) L(k, k)^-T run as TRMMs by the inverse of the diagonal tile: its owner
- * computes L(k, k)^-1 once (a TRSM on the identity) and sends it, in place of L(k, k), to the ranks that own
+ * computes L(k, k)^-1 once (LAPACK's trtri, in the same kernel as the POTRF) and sends it, in place of L(k, k), to the ranks that own
  * the panel; OpenBLAS's TRMM runs at GEMM speed where its TRSM is several times slower. The explicit inverse
  * scales a panel tile's rounding error by at most cond(L(k, k)) <= sqrt(cond(A)), as in MAGMA's and SLATE's
  * tile TRSMs; for the matrices Cholesky is meant for (not near singular) the residual stays at rounding level.
@@ -78,7 +78,8 @@ async function factor(A: DArray, L: DArray, comm: DArray['comm']): Promise<numbe
   const tag = (i: number, j: number) => i * nt + j;
   // The board receives the panel tiles of other ranks; this rank's own tiles stay in L (and may spill there).
   const board = new TileBoard(comm, CHOL_TAG_BASE);
-  const queue = new KernelQueue();
+  // The lookahead columns' kernels (priority class 0) are the critical path.
+  const queue = new KernelQueue(undefined, (key) => key[0] === 0);
   const pins = new TilePins(L);
   const depth = lookahead();
   // Kernels on tile column j for step k (k < j: an update from panel k; k = j: POTRF or TRSM). Columns within
@@ -214,28 +215,22 @@ async function factor(A: DArray, L: DArray, comm: DArray['comm']): Promise<numbe
   for (let k = 0; k < nt; k++) {
     const nk = ext(k);
     let invSent = none as Promise<unknown>;
-    // POTRF on the diagonal tile, then its inverse for the panel below.
+    // POTRF on the diagonal tile and, for the panel below, its inverse: one kernel, so that nothing runs
+    // between the two halves of the critical path's first step.
     if (mine(k, k)) {
-      spawn(prio(k, k, k), k, k, [], async (t) => {
-        await kernels.potrf('L', nk, { data: t, ld: nk });
-        await kernels.sync(t);
-        for (let r = 0; r < nk; r++) t.fill(0, r * nk + r + 1, (r + 1) * nk);
+      const last = k + 1 === nt;
+      const x = last ? undefined : allocLike(L.dtype as 'float64' | 'float32', nk * nk);
+      const diag = spawn(prio(k, k, k), k, k, [], async (t) => {
+        if (x) await kernels.potrfInv('L', nk, { data: t, ld: nk }, { data: x, ld: nk });
+        else {
+          await kernels.potrf('L', nk, { data: t, ld: nk });
+          await kernels.sync(t);
+          for (let r = 0; r < nk; r++) t.fill(0, r * nk + r + 1, (r + 1) * nk);
+        }
         kernels.release(t);
       });
-      if (k + 1 < nt) {
-        const inv = current(k, k).then(async (bad): Promise<FloatArray | Failure> => {
-          if (bad) return bad;
-          const x = allocLike(L.dtype as 'float64' | 'float32', nk * nk);
-          await queue.submit(prio(k, k, k), async () => {
-            const t = pins.acquire([k, k]);
-            try {
-              await invertLower(t, x, nk);
-            } finally {
-              pins.drop([k, k]);
-            }
-          });
-          return x;
-        });
+      if (x) {
+        const inv = diag.then((bad) => (isFailure(bad) ? bad : x));
         inverses.set(k, inv);
         track(inv);
         const dests = new Set<number>();
@@ -289,31 +284,4 @@ async function factor(A: DArray, L: DArray, comm: DArray['comm']): Promise<numbe
   await Promise.all(sends);
   await pins.finish();
   return failed;
-}
-
-/** Order up to which a triangular inverse is one TRSM on the identity; larger ones split in halves. */
-const INVERT_DIRECT = 256;
-
-/**
- * X = T^-1 for the lower triangular m x m block of `t` at `to` (X into `x` at `xo`, which holds zeros; both with
- * row stride ld). Blocked as LAPACK's TRTRI: [[A, 0], [B, C]]^-1 = [[A^-1, 0], [-C^-1 B A^-1, C^-1]], the two
- * diagonal inverses recursively and the corner by two TRMMs, so that most flops run at GEMM speed (OpenBLAS's
- * TRSM is several times slower) and a 512 tile takes half the time of one TRSM. On the OpenCL backend, one
- * TRSM (CLBlast inverts diagonal blocks itself), which also never aliases a device buffer within one kernel.
- */
-async function invertLower(t: FloatArray, x: FloatArray, m: number, ld = m, to = 0, xo = 0): Promise<void> {
-  if (m <= INVERT_DIRECT || kernels.getBackend() !== 'cpu') {
-    for (let r = 0; r < m; r++) x[xo + r * ld + r] = 1;
-    await kernels.trsm('L', 'L', false, 'N', m, m, 1, { data: t, offset: to, ld }, { data: x, offset: xo, ld });
-    return;
-  }
-  const h = Math.ceil(m / 2);
-  const m2 = m - h;
-  const corner = h * ld; // offset of the lower left block [B] (and of its place in X)
-  await invertLower(t, x, h, ld, to, xo);
-  await invertLower(t, x, m2, ld, to + corner + h, xo + corner + h);
-  for (let r = 0; r < m2; r++) x.set(t.subarray(to + corner + r * ld, to + corner + r * ld + h), xo + corner + r * ld);
-  // X10 = B A^-1, then X10 = -C^-1 X10.
-  await kernels.trmm('R', 'L', false, 'N', m2, h, 1, { data: x, offset: xo, ld }, { data: x, offset: xo + corner, ld });
-  await kernels.trmm('L', 'L', false, 'N', m2, h, -1, { data: x, offset: xo + corner + h, ld }, { data: x, offset: xo + corner, ld });
 }

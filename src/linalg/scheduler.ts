@@ -1,6 +1,6 @@
 // A priority queue for tile kernels: at most `width` kernels in flight per rank, the most urgent first.
 // The tiled algorithms hand it every ready kernel; its ordering (panel before trailing update) is the lookahead.
-import { kernelConfig } from '../kernels/index.js';
+import { kernelConfig, urgently } from '../kernels/index.js';
 
 /** Lower keys run first; keys compare lexicographically. */
 export type Priority = readonly number[];
@@ -23,13 +23,18 @@ function before(a: Job, b: Job): boolean {
   return a.seq < b.seq;
 }
 
-/** Runs submitted kernels `width` at a time, the lowest priority key first among those waiting. */
+/**
+ * Runs submitted kernels `width` at a time, the lowest priority key first among those waiting. The width is one
+ * more than the kernel layer runs at once, so a kernel is always waiting there when one ends; the kernels of
+ * jobs whose key `urgent` picks (the critical path) wait there ahead of the others, so that extra slot never
+ * makes them queue behind work that can wait. Each job's kernel must be its first await for that to hold.
+ */
 export class KernelQueue {
   private heap: Job[] = [];
   private running = 0;
   private seq = 0;
 
-  constructor(readonly width: number = defaultWidth()) {}
+  constructor(readonly width: number = defaultWidth(), private readonly urgent: (key: Priority) => boolean = () => false) {}
 
   /** Queues `run` under `key`; resolves or rejects with it. */
   submit(key: Priority, run: () => Promise<void>): Promise<void> {
@@ -45,7 +50,7 @@ export class KernelQueue {
       this.running++;
       let p: Promise<void>;
       try {
-        p = job.run();
+        p = this.urgent(job.key) ? urgently(job.run) : job.run();
       } catch (e) {
         p = Promise.reject(e);
       }

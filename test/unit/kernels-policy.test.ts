@@ -40,6 +40,19 @@ describe('kernel policy', () => {
     assert.deepEqual(order, [0, 1, 2, 3, 4, 5, 6, 7]);
   });
 
+  it('Limiter runs urgent calls ahead of waiting ones, first come first served among urgent ones', async () => {
+    const lim = new Limiter(1);
+    const order: string[] = [];
+    let release!: () => void;
+    const running = lim.run(() => new Promise<void>((r) => (release = r)));
+    const job = (name: string) => async () => void order.push(name);
+    const all = [lim.run(job('a')), lim.run(job('u1'), true), lim.run(job('b')), lim.run(job('u2'), true)];
+    await tick();
+    release();
+    await Promise.all([running, ...all]);
+    assert.deepEqual(order, ['u1', 'u2', 'a', 'b']);
+  });
+
   it('Limiter.exclusive waits for running work and holds off later work', async () => {
     const lim = new Limiter(2);
     const log: string[] = [];

@@ -182,6 +182,46 @@ export function defineKernelSuite(backend: 'cpu' | 'opencl', dtypes: Dtype[], o:
         }
       }
 
+      for (const n of o.sizes) {
+        for (const uplo of ['L', 'U'] as const) {
+          for (const diag of ['N', 'U'] as const) {
+            it(`trtri n=${n} uplo=${uplo} diag=${diag}`, async () => {
+              const A = triangularTile(dtype, n, r);
+              const E = clone(A);
+              await K.trtri(uplo, diag, n, A);
+              R.trtri(uplo, diag, n, E);
+              close(A.data, E.data, dtype, n, 'trtri');
+            });
+          }
+        }
+      }
+
+      for (const n of o.sizes) {
+        it(`potrfInv n=${n}: the factor and its inverse, other triangles zero`, async () => {
+          const A = spdTile(dtype, n, r);
+          const X = tile(dtype, n, n, () => 9);
+          const E = clone(A);
+          await K.potrfInv('L', n, A, X);
+          R.potrf('L', n, E);
+          const off = E.offset ?? 0;
+          for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) E.data[off + i * E.ld + j] = 0;
+          const EX = { data: E.data.slice(), offset: X.offset, ld: X.ld };
+          R.trtri('L', 'N', n, EX);
+          close(A.data, E.data, dtype, n, 'potrfInv factor');
+          close(X.data, EX.data, dtype, n * 4, 'potrfInv inverse');
+        });
+      }
+
+      it('trtri of a tile with a zero on the diagonal rejects with SingularMatrixError there', async () => {
+        const n = 17;
+        const A = triangularTile(dtype, n, r);
+        A.data[(A.offset ?? 0) + 4 * A.ld + 4] = 0;
+        const err = await K.trtri('L', 'N', n, A).then(() => undefined, (e: unknown) => e);
+        assert.equal((err as Error)?.name, 'SingularMatrixError');
+        assert.equal((err as { column: number }).column, 4);
+        assert.throws(() => R.trtri('L', 'N', n, clone(A)), { name: 'SingularMatrixError' });
+      });
+
       const luShapes: [number, number][] = [...o.sizes.map((s) => [s, s] as [number, number]), [17, 5], [5, 17]];
       for (const [m, n] of luShapes) {
         it(`getrf ${m}x${n} pivots and factors`, async () => {

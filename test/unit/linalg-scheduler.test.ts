@@ -1,6 +1,7 @@
 // Unit tests of the linalg kernel queue: priority order among waiting kernels, the in-flight cap, and
 // errors reaching the submitter without stalling the queue.
 import assert from 'node:assert/strict';
+import * as K from '../../src/kernels/index.js';
 import { KernelQueue } from '../../src/linalg/scheduler.js';
 
 const tick = () => new Promise<void>((r) => setTimeout(r, 1));
@@ -21,6 +22,29 @@ describe('linalg KernelQueue', () => {
     ];
     await Promise.all(all);
     assert.deepEqual(order, ['first', 'a', 'a2', 'b', 'c', 'd']);
+  });
+
+  it('puts the kernels of urgent jobs ahead of kernels already waiting in the kernel layer', async () => {
+    // Width 3 over a kernel layer that runs one kernel at a time: two jobs' kernels wait there when the
+    // urgent job (key [0]) arrives; its kernel must run right after the one in flight.
+    const saved = K.kernelConfig().maxInFlight;
+    K.configure({ maxInFlight: 1 });
+    try {
+      await K.urgently(() => K.scal(1, 2, new Float64Array(1))); // urgent calls are in use from here on
+      const q = new KernelQueue(3, (key) => key[0] === 0);
+      const order: string[] = [];
+      const kernel = (name: string) => async () => {
+        const x = new Float64Array([1]);
+        await K.scal(1, 2, x);
+        order.push(name);
+      };
+      const all = [q.submit([1, 0], kernel('first')), q.submit([1, 1], kernel('second')), q.submit([1, 2], kernel('third'))];
+      all.push(q.submit([0], kernel('urgent')));
+      await Promise.all(all);
+      assert.deepEqual(order.slice(1), ['urgent', 'second', 'third']);
+    } finally {
+      K.configure({ maxInFlight: saved });
+    }
   });
 
   it('keeps at most width jobs in flight', async () => {
