@@ -1,5 +1,6 @@
 // The seam between the Comm class and the collective algorithms: one Channel per collective call, isolated
 // from user point-to-point traffic and from every other call (docs/internal-interfaces.md).
+import type { LocalGroup } from './shm.js';
 
 /**
  * A private message channel among the ranks of one collective call.
@@ -15,4 +16,6 @@ export interface Channel {
   readonly size: number;
   send(data: unknown, dest: number): Promise<void>; // TypedArray travels as raw frames
   recv(source: number): Promise<unknown>; // exact source
+  /** Present when every rank of the communicator runs on this host: large collectives may share memory. */
+  readonly local?: LocalGroup;
 }

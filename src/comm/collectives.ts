@@ -7,6 +7,7 @@ import { bcast as treeOrChainBcast } from './collectives/bcast.js';
 import * as ex from './collectives/exchange.js';
 import { recursiveDoubling, treeReduce } from './collectives/reduce.js';
 import { pairAllreduce, ringAllreduce, ringReduce } from './collectives/ring.js';
+import { shmEligible, shmReduce } from './collectives/shm.js';
 import { checkRoot, context, own, tuning } from './collectives/util.js';
 import { checkOp, isTypedArray, type ReduceOp } from './reduce-ops.js';
 
@@ -30,6 +31,9 @@ export async function reduce<T>(ch: Channel, value: T, op: ReduceOp, root: numbe
   checkOp(op, ctx);
   root = checkRoot(ch, root, ctx);
   if (ch.size === 1) return own(value);
+  if (ch.local && shmEligible(value, tuning.shmBytes) && (await ch.local.usable(ch))) {
+    return (await shmReduce(ch, value, op, root, ctx)) as T | undefined;
+  }
   if (isTypedArray(value) && value.byteLength >= tuning.reduceRingBytes && value.length >= ch.size) {
     return (await ringReduce(ch, value, op, root, ctx)) as T | undefined;
   }
@@ -41,6 +45,9 @@ export async function allreduce<T>(ch: Channel, value: T, op: ReduceOp): Promise
   const ctx = context(ch, 'allreduce');
   checkOp(op, ctx);
   if (ch.size === 1) return own(value);
+  if (ch.local && shmEligible(value, tuning.shmBytes) && (await ch.local.usable(ch))) {
+    return (await shmReduce(ch, value, op, -1, ctx)) as T;
+  }
   if (isTypedArray(value) && value.byteLength >= tuning.allreduceRingBytes && value.length >= ch.size) {
     if (ch.size === 2 && tuning.pairAllreduce) return (await pairAllreduce(ch, value, op, ctx)) as T;
     return (await ringAllreduce(ch, value, op, ctx)) as T;

@@ -5,6 +5,7 @@ import type { Channel } from './channel.js';
 import * as coll from './collectives.js';
 import type { ReduceOp } from './reduce-ops.js';
 import { ANY_SOURCE, ANY_TAG, TAG_UB, WORLD_CONTEXT, checkRank, checkTag } from './tags.js';
+import { LocalGroup } from './shm.js';
 import type { Transport } from './transport.js';
 import { traceCollective } from '../trace/recorder.js';
 
@@ -36,6 +37,8 @@ export class Comm {
   private readonly worldToLocal = new Map<number, number>();
   private callSeq = 0;
   private freed = false;
+  /** Shared-memory state for the collectives, when all members run on this host (an ipc job is one host). */
+  private readonly local?: LocalGroup;
 
   /** @internal Use `init()` or `split`; `members[i]` is the world rank of this communicator's rank i. */
   constructor(
@@ -48,6 +51,7 @@ export class Comm {
     this.size = members.length;
     if (this.rank < 0) throw new CommError('this rank is not a member of the communicator', { rank: transport.rank, op: 'split' });
     members.forEach((w, i) => this.worldToLocal.set(w, i));
+    if (transport.env.transport === 'ipc' && this.size > 1) this.local = new LocalGroup();
     transport.matcher.registerContext(ctx, members);
     transport.matcher.registerContext(ctx + 1, members);
     contextNames.set(ctx, name);
@@ -107,7 +111,7 @@ export class Comm {
     this.live(op);
     const tag = this.callSeq;
     this.callSeq = this.callSeq === TAG_UB ? 0 : this.callSeq + 1;
-    return new CallChannel(this.transport, this.members, this.rank, this.ctx + 1, tag, op);
+    return new CallChannel(this.transport, this.members, this.rank, this.ctx + 1, tag, op, this.local);
   }
 
   /** Collective; blocks until every rank of the communicator has entered it. */
@@ -213,6 +217,7 @@ class CallChannel implements Channel {
     private readonly cctx: number,
     private readonly tag: number,
     private readonly op: string,
+    readonly local: LocalGroup | undefined,
   ) {
     this.size = members.length;
   }

@@ -1,7 +1,8 @@
 // spmd: ranks=1,2,3,4,5 timeout=240
 // Every collective through the real Comm against serial expectations: every root, numbers, objects, typed
-// arrays, zero-length, 64 MiB allreduce/bcast (ring and chain paths), bit-identical results, sub-communicators.
+// arrays, zero-length, 64 MiB allreduce/bcast (shared memory on one host), bit-identical results, sub-communicators.
 import assert from 'node:assert/strict';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { finalize, init } from '../../src/comm/index.js';
 import { CommError } from '../../src/errors.js';
 
@@ -79,6 +80,81 @@ const members = Array.from({ length: size }, (_, r) => r).filter((r) => r % 2 ==
 assert.equal(await sub.allreduce(rank, 'sum'), members.reduce((a, b) => a + b, 0));
 assert.deepEqual(await sub.allgather(rank), members);
 sub.free();
+
+// Shared memory (one host): sizes around the threshold, odd lengths, other types and ops, every root, equal to
+// a serial fold over the ranks in order (which the shared path computes exactly so) and the same bits on every rank.
+const T = 256 * 1024; // tuning.shmBytes
+const fold = (n: number, mk: (r: number, i: number) => number, f: (a: number, b: number) => number, Ctor: new (n: number) => Float64Array | Float32Array | Int32Array) => {
+  const out = new Ctor(n), cell = new Ctor(1);
+  const v = (r: number, i: number) => ((cell[0] = mk(r, i)), cell[0]); // the input as its type stores it
+  for (let i = 0; i < n; i++) {
+    let acc = v(0, i);
+    for (let r = 1; r < size; r++) acc = f(acc, v(r, i));
+    out[i] = acc;
+  }
+  return out;
+};
+const bits = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+async function sameEverywhere(x: ArrayBufferView, what: string): Promise<void> {
+  const all = await comm.allgather(bits(x).slice());
+  for (const c of all) assert.deepEqual(c, all[0], `${what}: results differ between ranks`);
+}
+const wave = (r: number, i: number) => Math.sin(r * 7919 + i * 0.37) * 1000;
+const int = (r: number, i: number) => ((i * 31 + r * 17) % 201) - 100;
+type Ctor = new (n: number) => Float64Array | Float32Array | Int32Array;
+const shmCases: [Ctor, number, 'sum' | 'max' | 'prod', (a: number, b: number) => number, (r: number, i: number) => number][] = [
+  [Float64Array, T / 8 - 1, 'sum', (a, b) => a + b, int], // just below: sockets (in another order: exact data)
+  [Float64Array, T / 8, 'sum', (a, b) => a + b, wave], // at the threshold: shared memory
+  [Float64Array, T / 8 + 4097, 'sum', (a, b) => a + b, wave],
+  [Float32Array, T / 4 + 1, 'max', Math.max, wave],
+  [Float32Array, 300_001, 'sum', (a, b) => Math.fround(a + b), wave],
+  [Int32Array, 100_003, 'sum', (a, b) => (a + b) | 0, int],
+  [Int32Array, 99_999, 'prod', (a, b) => Math.imul(a, b), (r, i) => (int(r, i) % 5) + 3],
+];
+for (const [C, n, op, f, mk] of shmCases) {
+  const x = new C(n);
+  for (let i = 0; i < n; i++) x[i] = mk(rank, i);
+  const want = fold(n, mk, f, C);
+  const before = x.slice();
+  const got = await comm.allreduce(x, op);
+  assert.ok(got instanceof C && got.length === n, `${C.name}(${n}) ${op}: got ${got.constructor.name}(${got.length})`);
+  assert.deepEqual(bits(got), bits(want), `allreduce ${C.name}(${n}) ${op} differs from the serial fold`);
+  await sameEverywhere(got, `allreduce ${C.name}(${n})`);
+  assert.deepEqual(bits(x), bits(before), `allreduce ${C.name}(${n}): input modified`);
+}
+for (let root = 0; root < size; root++) {
+  const n = T / 4 + 3 * root + 1;
+  const r = await comm.reduce(Float32Array.from({ length: n }, (_, i) => wave(rank, i)), 'sum', root);
+  if (rank === root) assert.deepEqual(bits(r as Float32Array), bits(fold(n, wave, (a, b) => Math.fround(a + b), Float32Array)), `reduce to ${root}`);
+  else assert.equal(r, undefined);
+  const b = await comm.bcast(rank === root ? Int32Array.from({ length: n }, (_, i) => int(root, i)) : undefined, root);
+  assert.ok(b instanceof Int32Array && b.length === n, `bcast from ${root}`);
+  for (let i = 0; i < n; i++) if (b[i] !== int(root, i)) assert.fail(`bcast from ${root}: element ${i} is ${b[i]}`);
+}
+// Several in flight at once on one communicator (as data-parallel training does), and on two communicators.
+{
+  const n = 70_001;
+  const xs = [0, 1, 2].map((k) => Float64Array.from({ length: n }, (_, i) => wave(rank + k, i)));
+  const got = await Promise.all(xs.map((x) => comm.allreduce(x, 'sum')));
+  got.forEach((g, k) => assert.deepEqual(bits(g), bits(fold(n, (r, i) => wave(r + k, i), (a, b) => a + b, Float64Array)), `concurrent allreduce ${k}`));
+  const half = (await comm.split(rank < Math.ceil(size / 2) ? 0 : 1))!;
+  const hm = Array.from({ length: size }, (_, r) => r).filter((r) => (r < Math.ceil(size / 2)) === (rank < Math.ceil(size / 2)));
+  const [hs, ws] = await Promise.all([half.allreduce(xs[0], 'sum'), comm.allreduce(xs[1], 'max')]);
+  const hw = new Float64Array(n);
+  for (let i = 0; i < n; i++) hw[i] = hm.map((r) => wave(r, i)).reduce((a, b) => a + b);
+  assert.deepEqual(bits(hs), bits(hw), 'allreduce on a sub-communicator');
+  assert.deepEqual(bits(ws), bits(fold(n, (r, i) => wave(r + 1, i), Math.max, Float64Array)), 'allreduce beside a sub-communicator');
+  const hb = await half.bcast(half.rank === half.size - 1 ? xs[2] : undefined, half.size - 1);
+  assert.deepEqual(bits(hb as Float64Array), bits(Float64Array.from({ length: n }, (_, i) => wave(hm[hm.length - 1] + 2, i))), 'bcast on a sub-communicator');
+  half.free();
+}
+// On one host with 2+ ranks the large collectives went through a shared segment (a memfd this process holds).
+if (size > 1) {
+  const memfds = readdirSync('/proc/self/fd').filter((fd) => {
+    try { return readlinkSync(`/proc/self/fd/${fd}`).startsWith('/memfd:darray-shm'); } catch { return false; }
+  });
+  assert.ok(memfds.length > 0, 'no shared-memory segment: the large collectives did not share memory');
+}
 
 // Bad arguments fail on every rank with a CommError naming rank and operation, and leave the comm usable.
 await assert.rejects(comm.allreduce(1, 'avg' as 'sum'), (e: unknown) => e instanceof CommError && /allreduce\] unknown reduce op 'avg'/.test(e.message));

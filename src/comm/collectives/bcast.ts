@@ -1,15 +1,20 @@
-// Broadcast: a binomial tree for small values and any msgpack value; for large typed arrays on 3+ ranks a
-// pipelined chain, whose time is about n/bandwidth plus one segment per hop instead of log2(p) full copies.
+// Broadcast: a binomial tree for small values and any msgpack value; for large typed arrays the root's shared
+// segment when all ranks share a host, else on 3+ ranks a pipelined chain (about n/bandwidth plus one segment per hop).
 
 import { ProtocolError, type ErrorContext } from '../../errors.js';
 import type { Channel } from '../channel.js';
 import { isTypedArray, type TypedArray } from '../reduce-ops.js';
+import { shmBcastFetch, shmBcastPublish, shmEligible } from './shm.js';
 import { ctorByName, expectTyped, mod, Outbox, segments, tuning } from './util.js';
 
 // Only the root knows the value, so the tree carries an envelope saying what follows: a typed array travels
-// bare (raw frames, zero copy); anything else as [SMALL, value]; a large typed array as [CHAIN, type, length].
+// bare (raw frames, zero copy); anything else as [SMALL, value]; a large typed array as [CHAIN, type, length], or
+// as [SHM, type, length, segment] once it sits in the root's shared segment. [PROBE] asks every rank to find out
+// first whether the communicator can share memory, and then to run the bcast again.
 const SMALL = 0;
 const CHAIN = 1;
+const SHM = 2;
+const PROBE = 3;
 
 export async function bcast<T>(ch: Channel, value: T, root: number, ctx: ErrorContext): Promise<T> {
   const p = ch.size, r = ch.rank;
@@ -17,7 +22,13 @@ export async function bcast<T>(ch: Channel, value: T, root: number, ctx: ErrorCo
   const vr = mod(r - root, p);
   const box = new Outbox(ch);
   let msg: unknown;
-  if (vr === 0) {
+  let published: Awaited<ReturnType<typeof shmBcastPublish>> | undefined;
+  if (vr === 0 && ch.local && ch.local.known !== false && shmEligible(value, tuning.shmBytes)) {
+    if (ch.local.known) {
+      published = await shmBcastPublish(ch, value);
+      msg = [SHM, ...published.envelope];
+    } else msg = [PROBE];
+  } else if (vr === 0) {
     const chain = isTypedArray(value) && p > 2 && value.byteLength >= tuning.bcastChainBytes;
     msg = chain ? [CHAIN, value.constructor.name, value.length] : isTypedArray(value) ? value : [SMALL, value];
   }
@@ -36,7 +47,13 @@ export async function bcast<T>(ch: Channel, value: T, root: number, ctx: ErrorCo
   }
   let result: unknown;
   if (isTypedArray(msg)) result = msg;
-  else if (Array.isArray(msg) && msg[0] === SMALL) result = msg[1];
+  else if (Array.isArray(msg) && msg[0] === SHM) {
+    result = vr === 0 ? value : await shmBcastFetch(ch, msg.slice(1), root, ctx);
+  } else if (Array.isArray(msg) && msg[0] === PROBE && ch.local) {
+    await box.flush();
+    await ch.local.usable(ch);
+    return bcast(ch, value, root, ctx);
+  } else if (Array.isArray(msg) && msg[0] === SMALL) result = msg[1];
   else if (Array.isArray(msg) && msg[0] === CHAIN) {
     result = await chain(ch, vr === 0 ? (value as TypedArray) : undefined, msg, root, ctx, box);
   } else {
@@ -44,6 +61,7 @@ export async function bcast<T>(ch: Channel, value: T, root: number, ctx: ErrorCo
     throw new ProtocolError(`malformed bcast envelope ${String(JSON.stringify(msg)).slice(0, 80)}`, ctx);
   }
   await box.flush();
+  await published?.finish();
   return result as T;
 }
 

@@ -20,6 +20,8 @@ export const tuning = {
   pairAllreduce: true,
   /** Pipeline segment: one message of a ring/chain step; the reduction of one overlaps the next's transfer. */
   segmentBytes: 4 * 1024 * 1024,
+  /** allreduce, reduce and bcast of a typed array at least this large among ranks of one host: shared memory. */
+  shmBytes: 256 * 1024,
   /** allgather steps whose typed-array payload is below this travel as one packed message. */
   packBytes: 64 * 1024,
 };
