@@ -8,6 +8,7 @@
 #include "combine.h"
 #include "cpu/blas.h"
 #include "kernels.h"
+#include "memory.h"
 #include "opencl/device.h"
 #include "shm.h"
 #include "worker.h"
@@ -94,6 +95,7 @@ Napi::Value ClCacheStats(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterKernels(env, exports);
+  RegisterMemory(env, exports);
   RegisterShm(env, exports);
   RegisterCombine(env, exports);
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));

@@ -58,14 +58,14 @@ export class TileBoard {
     for (const d of dests) if (d !== this.comm.rank) this.sends.push(this.comm.send(mail, d, this.base + tag));
   }
 
-  /** One local use of a tile is over; a received tile is dropped (and its device copy freed) after its last. */
+  /** One local use of a tile is over; a received tile is dropped (its memory given back at once) after its last. */
   async unref(tag: number): Promise<void> {
     const s = this.slots.get(tag);
     if (!s) return;
     if (--s.refs > 0 || s.source === this.comm.rank) return;
     this.slots.delete(tag);
     const m = await s.promise!;
-    if (isTile(m)) kernels.release(m);
+    if (isTile(m)) kernels.discard(m);
   }
 
   /** Waits for every send of this board to complete. */

@@ -251,12 +251,12 @@ async function factor(A: DArray, L: DArray, comm: DArray['comm']): Promise<numbe
       for (let i = m + 1; i < nt; i++) dests.add(owner(i, m));
       publish(tag(m, k), current(m, k), dests, [m, k]);
     }
-    // This rank's inverse of L(k, k) goes (with its device copy) once its panel and its sends are done.
+    // This rank's inverse of L(k, k) goes (memory and device copy) once its panel and its sends are done.
     const inv = inverses.get(k);
     if (inv) {
       inverses.delete(k);
       users.push(invSent);
-      track(Promise.all(users).then(() => inv).then((x) => { if (!isFailure(x)) kernels.release(x); }));
+      track(Promise.all(users).then(() => inv).then((x) => { if (!isFailure(x)) kernels.discard(x); }));
     }
     // The trailing update by panel k.
     for (let j = k + 1; j < nt; j++) {

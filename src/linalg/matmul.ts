@@ -161,15 +161,57 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
     return fresh;
   };
   // One step's operands: op A rows (one Mat per local tile row) and B columns (one per local tile column).
-  interface Panel { a: Mat[]; b: Mat[]; kc: number; owned: FloatArray[]; pins: { data: FloatArray; release: () => void }[] }
+  // `owned`: this rank's packing buffers; `received`: arrays from other ranks, dead after the step.
+  interface Panel {
+    a: Mat[]; b: Mat[]; kc: number; owned: FloatArray[]; received: FloatArray[];
+    pins: { data: FloatArray; release: () => void }[];
+  }
+
+  /**
+   * A one-tile step needs no packing: the root's GEMMs read its own tiles, and the others receive them one
+   * broadcast per tile, in the order of the tile rows (columns) every rank of the row (column) shares, one at a
+   * time per communicator. No panel buffer exists on the root, and no copy is made on either side.
+   */
+  const fetchTiles = async (k: number): Promise<Panel> => {
+    const pins: Panel['pins'] = [];
+    const received: FloatArray[] = [];
+    const direct = (X: DArray, index: number[]): FloatArray => {
+      const pin = pinned(X, index);
+      pins.push(pin as Panel['pins'][number]);
+      return pin.data as FloatArray;
+    };
+    // Tiles along one communicator: the root sends each of its tiles, the others receive them.
+    const along = async (c: typeof row, root: number, X: DArray, indices: number[][]): Promise<FloatArray[]> => {
+      const out: FloatArray[] = [];
+      for (const index of indices) {
+        if (c.rank === root) {
+          const t = direct(X, index);
+          if (c.size > 1) await c.bcast(t, root);
+          out.push(t);
+        } else {
+          const t = (await c.bcast<FloatArray | null>(null, root))!;
+          received.push(t);
+          out.push(t);
+        }
+      }
+      return out;
+    };
+    const [a, b] = await Promise.all([
+      along(row, k % pc, A, I.map((i) => [i, k])),
+      along(col, k % pr, B, J.map((j) => [k, j])),
+    ]);
+    return {
+      kc: widthOf(k), owned: [], received, pins,
+      a: a.map((data) => ({ data, ld: widthOf(k) })),
+      b: b.map((data, jj) => ({ data, ld: colsOf(J[jj]) })),
+    };
+  };
+
   const fetch = async (ks: number[], s: number): Promise<Panel> => {
+    if (ks.length === 1) return fetchTiles(ks[0]);
     const kc = ks.reduce((sum, k) => sum + widthOf(k), 0);
     const qa = ks[0] % pc;
     const pb = ks[0] % pr;
-    const single = ks.length === 1;
-    // A one-tile step on a one-rank row (column) needs no packing: the GEMMs read the tiles themselves.
-    const aDirect = single && row.size === 1;
-    const bDirect = single && col.size === 1;
     const aOff: number[] = [];
     let na = 0;
     for (const i of I) { aOff.push(na); na += rowsOf(i) * kc; }
@@ -178,7 +220,7 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
     for (const j of J) { bOff.push(nb); nb += kc * colsOf(j); }
     let ap: FloatArray | undefined;
     let bp: FloatArray | undefined;
-    if (q === qa && !aDirect) {
+    if (q === qa) {
       ap = packBuf(s % 2, na);
       I.forEach((i, ii) => {
         let co = 0;
@@ -192,7 +234,7 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
         }
       });
     }
-    if (p === pb && !bDirect) {
+    if (p === pb) {
       bp = packBuf(2 + (s % 2), nb);
       J.forEach((j, jj) => {
         let ro = 0;
@@ -206,30 +248,32 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
       row.size > 1 ? row.bcast(ap ?? null, qa) : ap,
       col.size > 1 ? col.bcast(bp ?? null, pb) : bp,
     ]);
-    const owned = [a, b].filter((x): x is FloatArray => x !== undefined && x !== null);
-    // Operand tiles used directly stay pinned for this step's GEMMs only.
-    const pins: Panel['pins'] = [];
-    const direct = (X: DArray, index: number[]): FloatArray => {
-      const p = pinned(X, index);
-      pins.push(p as Panel['pins'][number]);
-      return p.data as FloatArray;
-    };
+    const got = (x: FloatArray | null | undefined, mine: FloatArray | undefined) => (x && x !== mine ? [x] : []);
     return {
       kc,
-      owned: owned as FloatArray[],
-      pins,
-      a: I.map((i, ii) => (aDirect ? { data: direct(A, [i, ks[0]]), ld: kc }
-        : { data: a as FloatArray, offset: aOff[ii], ld: kc })),
-      b: J.map((j, jj) => (bDirect ? { data: direct(B, [ks[0], j]), ld: colsOf(j) }
-        : { data: b as FloatArray, offset: bOff[jj], ld: colsOf(j) })),
+      owned: [ap, bp].filter((x): x is FloatArray => x !== undefined),
+      received: [...got(a, ap), ...got(b, bp)],
+      pins: [],
+      a: I.map((_, ii) => ({ data: a as FloatArray, offset: aOff[ii], ld: kc })),
+      b: J.map((j, jj) => ({ data: b as FloatArray, offset: bOff[jj], ld: colsOf(j) })),
     };
   };
+
+  // The next step's panels are fetched while this step's GEMMs run when two steps' panels fit in half of this
+  // rank's share of A, B and C; otherwise each step fetches its own (no overlap, but memory stays bounded).
+  const panelElems = (ks: number[]) => {
+    const kc = ks.reduce((sum, k) => sum + widthOf(k), 0);
+    return I.reduce((sum, i) => sum + rowsOf(i) * kc, 0) + J.reduce((sum, j) => sum + kc * colsOf(j), 0);
+  };
+  const shareElems = (A.shape[0] * A.shape[1] + B.shape[0] * B.shape[1] + C.shape[0] * C.shape[1]) / (pr * pc);
+  const prefetch = 2 * Math.max(...steps.map(panelElems)) <= shareElems / 2;
 
   const queue = new KernelQueue();
   let next = fetch(steps[0], 0);
   for (let s = 0; s < steps.length; s++) {
     const panel = await next;
-    if (s + 1 < steps.length) next = fetch(steps[s + 1], s + 1);
+    const ahead = () => { if (s + 1 < steps.length) next = fetch(steps[s + 1], s + 1); };
+    if (prefetch) ahead();
     const b0 = s === 0 ? (hasC ? beta : 0) : 1;
     const jobs: Promise<void>[] = [];
     I.forEach((i, ii) => J.forEach((j, jj) => {
@@ -241,11 +285,14 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
     try {
       await Promise.all(jobs);
     } finally {
-      // Panels are dropped (device copies too); operand tiles used directly lose theirs and their pins.
+      // Panels are dropped (device copies too; received ones give their memory back at once); operand tiles
+      // used directly lose their device copies and their pins.
       kernels.release(...panel.owned);
+      kernels.discard(...panel.received);
       kernels.release(...panel.pins.map((p) => p.data));
       for (const p of panel.pins) p.release();
     }
+    if (!prefetch) ahead();
   }
 }
 

@@ -30,7 +30,7 @@ for (const [ci, c] of cases.entries()) {
   const A = await fromFunction(comm, shapeA, (i, j) => hashVal(i, j, 1 + ci), { dtype: c.dtype, blockSize: c.bsA });
   const B = await fromFunction(comm, shapeB, (i, j) => hashVal(i, j, 50 + ci),
     { dtype: c.dtype, blockSize: c.bsB, grid: c.gridB });
-  // Even cases take narrow SUMMA steps (one tile of k each), so panel buffers are reused many times.
+  // Even cases take one-tile SUMMA steps (tiles broadcast as they are); odd ones pack several tiles per step.
   if (ci % 2 === 0) process.env.DARRAY_SUMMA_K = '1';
   else delete process.env.DARRAY_SUMMA_K;
   const C = await matmul(A, B, { transA: c.transA, transB: c.transB });

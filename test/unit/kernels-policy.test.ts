@@ -53,6 +53,17 @@ describe('kernel policy', () => {
     assert.deepEqual(order, ['u1', 'u2', 'a', 'b']);
   });
 
+  it('discard zeroes the whole pages inside an array and nothing outside it', () => {
+    const all = new Float64Array(8192).fill(5);
+    const view = all.subarray(100, 100 + 3000); // 24000 bytes: at least four whole 4 KiB pages inside
+    K.discard(view);
+    assert.ok(all.subarray(0, 100).every((v) => v === 5) && all.subarray(3100).every((v) => v === 5), 'outside kept');
+    assert.ok(view.every((v) => v === 5 || v === 0), 'inside: kept or zero');
+    assert.ok(view.filter((v) => v === 0).length >= 4 * 512, 'whole pages given back');
+    view.fill(7); // the pages fault in afresh when written
+    assert.ok(view.every((v) => v === 7));
+  });
+
   it('Limiter.exclusive waits for running work and holds off later work', async () => {
     const lim = new Limiter(2);
     const log: string[] = [];
