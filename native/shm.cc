@@ -1,5 +1,6 @@
 // Memory mechanisms, knowing nothing of ranks: an anonymous segment (memfd) that another process of the same user
-// maps through /proc/<pid>/fd/<fd>, the mapping of such a file (both pre-faulted), and pre-faulting a fresh array.
+// maps through /proc/<pid>/fd/<fd>, the mapping of such a file (both pre-faulted), pre-faulting a fresh array, and
+// arrays whose memory is reused once they are collected.
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -12,6 +13,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include <napi.h>
@@ -115,6 +118,61 @@ Napi::Value Prefault(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Anonymous mappings given back by collected arrays of allocReusable, by length, for the next array of that
+// length: a reused mapping is already faulted in, where a fresh one costs its zero-fill and a fault per page.
+std::mutex gFreeMutex;
+std::multimap<size_t, void*> gFree;
+size_t gFreeBytes = 0;
+size_t gKeepBytes = 0;
+
+void GiveBack(void* addr, size_t bytes) {
+  {
+    std::lock_guard<std::mutex> lock(gFreeMutex);
+    if (gFreeBytes + bytes <= gKeepBytes) {
+      gFree.emplace(bytes, addr);
+      gFreeBytes += bytes;
+      return;
+    }
+  }
+  munmap(addr, bytes);
+}
+
+// allocReusable(bytes, keepBytes) -> ArrayBuffer of `bytes` whose contents are unspecified (stale data of this
+// process, or zeros): for a result the caller overwrites whole. Its pages are faulted in. When it is collected
+// its mapping is kept for the next call of the same length, up to `keepBytes` kept in all (the latest call's).
+Napi::Value AllocReusable(const Napi::CallbackInfo& info) {
+  Args a(info, "allocReusable");
+  size_t bytes = Bytes(a, 0);
+  double keep = a.Num(1);
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  size_t len = (bytes + page - 1) / page * page;
+  void* p = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(gFreeMutex);
+    gKeepBytes = keep > 0 ? static_cast<size_t>(keep) : 0;
+    auto it = gFree.find(len);
+    if (it != gFree.end()) {
+      p = it->second;
+      gFree.erase(it);
+      gFreeBytes -= len;
+    }
+  }
+  if (!p) {
+    p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (p == MAP_FAILED) a.Fail(Errno("mmap"));
+  }
+  Napi::Env env = info.Env();
+  Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(len));
+  return Napi::ArrayBuffer::New(
+      env, p, bytes,
+      [](Napi::Env env, void* data, Mapping* m) {
+        Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<int64_t>(m->bytes));
+        GiveBack(data, m->bytes);
+        delete m;
+      },
+      new Mapping{len});
+}
+
 // shmClose(fd): closes a descriptor shmCreate returned.
 Napi::Value ShmClose(const Napi::CallbackInfo& info) {
   Args a(info, "shmClose");
@@ -129,6 +187,7 @@ void RegisterShm(Napi::Env env, Napi::Object exports) {
   exports.Set("shmOpen", Napi::Function::New(env, ShmOpen, "shmOpen"));
   exports.Set("shmClose", Napi::Function::New(env, ShmClose, "shmClose"));
   exports.Set("prefault", Napi::Function::New(env, Prefault, "prefault"));
+  exports.Set("allocReusable", Napi::Function::New(env, AllocReusable, "allocReusable"));
 }
 
 }  // namespace darray

@@ -1,4 +1,4 @@
-// Registration of the shared-memory primitives (shmCreate, shmOpen, shmClose, prefault) on the addon's exports.
+// Registration of the shared-memory primitives (shmCreate, shmOpen, shmClose, prefault, allocReusable) on the addon's exports.
 #pragma once
 #include <napi.h>
 

@@ -48,3 +48,14 @@ export function shmPath(pid: number, fd: number): string {
 export function prefault(a: ArrayBufferView): void {
   call('prefault', () => addon_().prefault(a as Float64Array));
 }
+
+/**
+ * A buffer of `bytes` for a result the caller overwrites whole: its contents are unspecified (this process's
+ * stale data, or zeros) and its pages are faulted in. Once it is collected its memory serves the next call of
+ * the same length, up to `keepBytes` kept in all: a fresh 64 MiB array costs more in zero-fill and page faults
+ * than filling it. Node clones rather than transfers such a buffer in postMessage.
+ */
+export function allocReusable(bytes: number, keepBytes: number): ArrayBuffer {
+  checkBytes(bytes, 'allocReusable');
+  return call('allocReusable', () => addon_().allocReusable(bytes, keepBytes) as unknown as ArrayBuffer);
+}

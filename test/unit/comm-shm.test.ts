@@ -8,7 +8,8 @@ import { combineInto, type ReduceOp, type TypedArray } from '../../src/comm/redu
 import { LocalGroup, mapPeer } from '../../src/comm/shm.js';
 import { BackendError, CommError } from '../../src/errors.js';
 import { combineNative } from '../../src/kernels/combine.js';
-import { prefault, shmClose, shmCreate, shmOpen, shmPath } from '../../src/kernels/shm.js';
+import { allocReusable, prefault, shmClose, shmCreate, shmOpen, shmPath } from '../../src/kernels/shm.js';
+import { MessageChannel } from 'node:worker_threads';
 
 const SAVED = { ...tuning };
 const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -40,6 +41,25 @@ describe('shared memory: addon primitives', () => {
     assert.throws(() => shmOpen(shmPath(process.pid, seg.fd), 4096), (e: unknown) => e instanceof BackendError && /No such file/.test((e as Error).message));
     assert.throws(() => shmCreate(0), BackendError);
     assert.throws(() => shmOpen('/proc/self/status', 4096), BackendError); // not a regular file of that size
+  });
+
+  it('allocReusable gives a buffer of the asked length that postMessage clones instead of transferring', async () => {
+    for (const bytes of [1, 4096, 3 * 2 ** 20 + 8]) {
+      const buf = allocReusable(bytes, 16 * 2 ** 20);
+      assert.equal(buf.byteLength, bytes);
+      const u = new Uint8Array(buf);
+      u.fill(0xab);
+      assert.equal(u[bytes - 1], 0xab);
+    }
+    const buf = allocReusable(2 ** 20, 16 * 2 ** 20);
+    new Float64Array(buf).fill(2.5);
+    const { port1, port2 } = new MessageChannel();
+    const got = new Promise<ArrayBuffer>((resolve) => port2.once('message', resolve));
+    port1.postMessage(buf, [buf]);
+    assert.equal(buf.byteLength, 2 ** 20, 'the sender keeps its buffer (its memory returns to the pool only when collected)');
+    assert.equal(new Float64Array(await got)[7], 2.5);
+    port1.close();
+    assert.throws(() => allocReusable(0, 0), BackendError);
   });
 
   it('prefault keeps an array\'s contents', () => {
