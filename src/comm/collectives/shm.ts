@@ -43,52 +43,55 @@ async function withSegment<T>(bytes: number, body: (seg: OwnSegment) => Promise<
   return result;
 }
 
+/** Bytes per block of the chunk reduction: a block's partial result stays in cache while every input is added. */
+const BLOCK_BYTES = 128 * 1024;
+
 /**
- * Reduce (to `root`) or allreduce (`root` < 0) of a typed array. Each rank copies its input into its segment and
- * tells every peer where it is. On 2 ranks each rank that needs the result then combines the two inputs itself,
- * lower rank first: the same operation on the same operands, so the same bits, with less memory traffic and one
- * step fewer than splitting the work. On 3+ ranks rank r combines chunk r of all inputs, in rank order, into its
- * segment's result area, and after a second step the result is copied out of those areas; each chunk is combined
- * by one rank only, so every rank holds the same bits. Either way the bits are those of the serial fold over the
- * ranks in order. A last step frees the segments for reuse.
+ * Reduce (to `root`) or allreduce (`root` < 0) of a typed array. Rank r combines chunk r (`chunk(n, p, r)`) of
+ * every rank's input, so each rank copies into its segment only the chunks the others combine, and combines
+ * its own chunk straight from its input. It combines in rank order, block by block (a block's partial result
+ * stays in cache), into its segment's result area, and copies each block to its own result as it goes. After
+ * a step the other chunks are copied out of the others' result areas; a last step frees the segments for
+ * reuse. Each chunk is combined by one rank only, so every rank holds the same bits: those of the serial fold
+ * over the ranks in order.
  */
 export async function shmReduce(
   ch: Channel, x: TypedArray, op: ReduceOp, root: number, ctx: ErrorContext,
 ): Promise<TypedArray | undefined> {
   const p = ch.size, r = ch.rank, n = x.length, bpe = x.BYTES_PER_ELEMENT;
   const ctor = x.constructor as ViewCtor;
-  const whole = p === 2;
   const wants = root < 0 || r === root;
   // The same layout on every rank (same n and p): [header | input, n elements | result, up to ceil(n/p)].
   const inBytes = align(n * bpe);
   const resAt = HEADER_BYTES + inBytes;
-  return withSegment(inBytes + (whole ? 0 : align(Math.ceil(n / p) * bpe)), async (seg) => {
+  return withSegment(inBytes + align(Math.ceil(n / p) * bpe), async (seg) => {
     const box = new Outbox(ch);
-    put(new ctor(seg.buffer, HEADER_BYTES, n), x);
+    const [lo, hi] = chunk(n, p, r);
+    const mine = new ctor(seg.buffer, HEADER_BYTES, n);
+    put(mine, x.subarray(0, lo));
+    put(mine, x.subarray(hi), hi);
     for (const q of peersOf(ch)) box.post([seg.desc, ctor.name, n], q);
     const bufs = new Array<ArrayBuffer>(p);
-    bufs[r] = seg.buffer;
     for (const q of peersOf(ch)) bufs[q] = await peerInput(ch, q, ctor.name, n, ctx);
-    const input = (q: number, lo: number, hi: number) => new ctor(bufs[q], HEADER_BYTES + lo * bpe, hi - lo);
 
-    let out: TypedArray | undefined;
-    if (whole) {
-      if (wants) {
-        out = freshArray(ctor, n);
-        combineFast(out, input(0, 0, n), input(1, 0, n), op, ctx);
-      }
-    } else {
-      const [lo, hi] = chunk(n, p, r);
-      const res = new ctor(seg.buffer, resAt, hi - lo);
-      combineFast(res, input(0, lo, hi), input(1, lo, hi), op, ctx);
-      for (let q = 2; q < p; q++) combineFast(res, res, input(q, lo, hi), op, ctx);
-      await allToAll(ch, box);
-      if (wants) {
-        out = freshArray(ctor, n);
-        for (let q = 0; q < p; q++) {
-          const [a, b] = chunk(n, p, q);
-          put(out, new ctor(bufs[q], resAt, b - a), a);
-        }
+    const out = wants ? freshArray(ctor, n) : undefined;
+    const step = Math.max(1, Math.floor(BLOCK_BYTES / bpe));
+    for (let a = lo; a < hi; a += step) {
+      const b = Math.min(hi, a + step);
+      const input = (q: number) => (q === r ? x.subarray(a, b) : new ctor(bufs[q], HEADER_BYTES + a * bpe, b - a));
+      const res = new ctor(seg.buffer, resAt + (a - lo) * bpe, b - a);
+      combineFast(res, input(0), input(1), op, ctx);
+      for (let q = 2; q < p; q++) combineFast(res, res, input(q), op, ctx);
+      if (out) put(out, res, a);
+    }
+    // Every result area is complete once every rank that wants the result has heard so from its owner.
+    if (root < 0) await allToAll(ch, box);
+    else if (r !== root) box.post(0, root);
+    else for (const q of peersOf(ch)) await ch.recv(q);
+    if (out) {
+      for (const q of peersOf(ch)) {
+        const [a, b] = chunk(n, p, q);
+        put(out, new ctor(bufs[q], HEADER_BYTES + inBytes, b - a), a);
       }
     }
     // Our segment is read by every rank that wants the result: free once they all have it.
