@@ -204,6 +204,18 @@ describe('shared memory: collectives over in-memory channels', function () {
     });
   }
 
+  it('bcast in many blocks (the last one short) and allreduce of arrays larger than a reduction block', async () => {
+    tuning.segmentBytes = 800;
+    for (const p of [2, 3, 5]) {
+      const x = data(3, 1001, Float64Array);
+      const b = await runShared(p, (ch) => bcast(ch, ch.rank === p - 1 ? x : undefined, p - 1));
+      b.got.forEach((g) => assert.deepEqual(bytesOf(g!), bytesOf(x)));
+      const inputs = Array.from({ length: p }, (_, r) => data(r, 100_003, Float64Array));
+      const a = await runShared(p, (ch) => allreduce(ch, inputs[ch.rank], 'sum'));
+      a.got.forEach((g) => assert.deepEqual(bytesOf(g), bytesOf(serialFold(inputs, F.sum))));
+    }
+  });
+
   it('a bcast first on its communicator probes, then shares; the answer is kept for later calls', async () => {
     const { world, chans, groups } = sharedWorld(3);
     const x = data(5, 5000, Float64Array);

@@ -9,7 +9,7 @@ import { ctorByName, expectTyped, mod, Outbox, segments, tuning } from './util.j
 
 // Only the root knows the value, so the tree carries an envelope saying what follows: a typed array travels
 // bare (raw frames, zero copy); anything else as [SMALL, value]; a large typed array as [CHAIN, type, length], or
-// as [SHM, type, length, segment] once it sits in the root's shared segment. [PROBE] asks every rank to find out
+// as [SHM, type, length, segment, block] once its first block sits in the root's shared segment. [PROBE] asks every rank to find out
 // first whether the communicator can share memory, and then to run the bcast again.
 const SMALL = 0;
 const CHAIN = 1;
@@ -48,6 +48,7 @@ export async function bcast<T>(ch: Channel, value: T, root: number, ctx: ErrorCo
   let result: unknown;
   if (isTypedArray(msg)) result = msg;
   else if (Array.isArray(msg) && msg[0] === SHM) {
+    if (published) published.rest(box);
     result = vr === 0 ? value : await shmBcastFetch(ch, msg.slice(1), root, ctx);
   } else if (Array.isArray(msg) && msg[0] === PROBE && ch.local) {
     await box.flush();

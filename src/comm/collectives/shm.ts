@@ -5,7 +5,7 @@ import { CommError, type ErrorContext } from '../../errors.js';
 import type { Channel } from '../channel.js';
 import { isTypedArray, type ReduceOp, type TypedArray } from '../reduce-ops.js';
 import { acquire, combineFast, discard, freshArray, HEADER_BYTES, mapPeer, release, type OwnSegment, type SegmentDesc } from '../shm.js';
-import { chunk, ctorByName, Outbox } from './util.js';
+import { chunk, ctorByName, Outbox, tuning } from './util.js';
 
 type ViewCtor = (new (buffer: ArrayBuffer, byteOffset: number, length: number) => TypedArray) & (new (n: number) => TypedArray);
 const align = (bytes: number): number => Math.ceil(bytes / 64) * 64;
@@ -113,10 +113,28 @@ async function peerInput(ch: Channel, q: number, type: string, n: number, ctx: E
   return mapPeer(m[0], { ...ctx, peer: q });
 }
 
-/** The root's side of a shared-memory bcast: `x` copied into a segment; `finish` frees it once every rank has it. */
-export async function shmBcastPublish(ch: Channel, x: TypedArray): Promise<{ envelope: [string, number, SegmentDesc]; finish: () => Promise<void> }> {
+export interface ShmBcast {
+  /** [type name, length, segment, elements per block]: what the envelope carries after SHM. */
+  envelope: [string, number, SegmentDesc, number];
+  /** Copies in the blocks after the first, telling every rank as each one lands (after the envelope went out). */
+  rest: (box: Outbox) => void;
+  /** Waits until every rank has the array, then frees the segment. */
+  finish: () => Promise<void>;
+}
+
+/** The root's side of a shared-memory bcast: the first block of `x` copied into a segment; the rest follows. */
+export async function shmBcastPublish(ch: Channel, x: TypedArray): Promise<ShmBcast> {
   const seg = await acquire(align(x.byteLength));
-  put(new (x.constructor as ViewCtor)(seg.buffer, HEADER_BYTES, x.length), x);
+  const dst = new (x.constructor as ViewCtor)(seg.buffer, HEADER_BYTES, x.length);
+  // Blocks of a pipeline segment: receivers copy block k out while the root copies block k+1 in.
+  const step = Math.max(1, Math.floor(tuning.segmentBytes / x.BYTES_PER_ELEMENT));
+  put(dst, x.subarray(0, step));
+  const rest = (box: Outbox): void => {
+    for (let a = step, k = 1; a < x.length; a += step, k++) {
+      put(dst, x.subarray(a, a + step), a);
+      for (const q of peersOf(ch)) box.post(k, q);
+    }
+  };
   const finish = async (): Promise<void> => {
     try {
       for (const q of peersOf(ch)) await ch.recv(q);
@@ -126,17 +144,30 @@ export async function shmBcastPublish(ch: Channel, x: TypedArray): Promise<{ env
     }
     release(seg);
   };
-  return { envelope: [x.constructor.name, x.length, seg.desc], finish };
+  return { envelope: [x.constructor.name, x.length, seg.desc, step], rest, finish };
 }
 
-/** A non-root's side of a shared-memory bcast: the root's array copied out of its segment; then the root is told. */
+/**
+ * A non-root's side of a shared-memory bcast: the root's array copied out of its segment block by block, each
+ * once the root says it has landed; then the root is told.
+ */
 export async function shmBcastFetch(ch: Channel, envelope: unknown[], root: number, ctx: ErrorContext): Promise<TypedArray> {
   const ctor = ctorByName(envelope[0], ctx) as ViewCtor;
-  const n = envelope[1];
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new CommError(`malformed shared-memory bcast length ${String(n)}`, { ...ctx, peer: root });
-  const buf = await mapPeer(envelope[2], { ...ctx, peer: root });
+  const [, n, desc, step] = envelope;
+  const count = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
+  if (!count(n, 0) || !count(step, 1)) {
+    throw new CommError(`malformed shared-memory bcast envelope (length ${String(n)}, block ${String(step)})`, { ...ctx, peer: root });
+  }
+  const buf = await mapPeer(desc, { ...ctx, peer: root });
+  const src = new ctor(buf, HEADER_BYTES, n);
   const out = freshArray(ctor, n);
-  put(out, new ctor(buf, HEADER_BYTES, n));
+  for (let a = 0, k = 0; a < n; a += step, k++) {
+    if (k > 0) {
+      const got = await ch.recv(root);
+      if (got !== k) throw new CommError(`expected notice of block ${k} from the root, got ${String(JSON.stringify(got)).slice(0, 40)}`, { ...ctx, peer: root });
+    }
+    put(out, src.subarray(a, a + step), a);
+  }
   await ch.send(0, root);
   return out;
 }
