@@ -160,55 +160,67 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
     pack[slot] = fresh;
     return fresh;
   };
-  // One step's operands: op A rows (one Mat per local tile row) and B columns (one per local tile column).
-  // `owned`: this rank's packing buffers; `received`: arrays from other ranks, dead after the step.
+  // One step's operands: op A rows (one Mat per local tile row) and B columns (one per local tile column), each
+  // ready when its promise settles; `owned`: this rank's packing buffers; `received`: arrays from other ranks,
+  // dead after the step; `settled`: every send and receive of the step is over.
   interface Panel {
-    a: Mat[]; b: Mat[]; kc: number; owned: FloatArray[]; received: FloatArray[];
-    pins: { data: FloatArray; release: () => void }[];
+    a: Promise<Mat>[]; b: Promise<Mat>[]; kc: number; owned: FloatArray[]; received: FloatArray[];
+    pins: { data: FloatArray; release: () => void }[]; settled: Promise<unknown>;
   }
+  // A panel's promises may reject (a failed peer) before anything awaits them: marked handled here, the
+  // failure surfaces where the step awaits them.
+  const observed = <T>(ps: Promise<T>[]): Promise<T>[] => {
+    for (const x of ps) x.catch(() => undefined);
+    return ps;
+  };
 
+  // Broadcasts on each communicator go one at a time, in program order across steps (a prefetched step's queue
+  // behind the current one's), so every rank of a row (column) makes the same collective calls in the same order.
+  const chainOf = new Map<unknown, Promise<unknown>>([[row, Promise.resolve()], [col, Promise.resolve()]]);
+  const enqueue = <T>(c: typeof row, call: () => Promise<T>): Promise<T> => {
+    const p = chainOf.get(c)!.then(call);
+    // A failure is reported where the step awaits it; later calls still queue behind it.
+    chainOf.set(c, p.catch(() => undefined));
+    return p;
+  };
   /**
-   * A one-tile step needs no packing: the root's GEMMs read its own tiles, and the others receive them one
-   * broadcast per tile, in the order of the tile rows (columns) every rank of the row (column) shares, one at a
-   * time per communicator. No panel buffer exists on the root, and no copy is made on either side.
+   * A one-tile step needs no packing: the root's GEMMs read its own tiles at once while it sends them, and the
+   * others receive them one broadcast per tile, in the order of the tile rows (columns) every rank of the row
+   * (column) shares, one at a time per communicator; each GEMM starts as soon as its two tiles are there. No
+   * panel buffer exists on the root, and no copy is made on either side.
    */
-  const fetchTiles = async (k: number): Promise<Panel> => {
+  const fetchTiles = (k: number): Panel => {
     const pins: Panel['pins'] = [];
     const received: FloatArray[] = [];
+    const chains: Promise<unknown>[] = [];
     const direct = (X: DArray, index: number[]): FloatArray => {
       const pin = pinned(X, index);
       pins.push(pin as Panel['pins'][number]);
       return pin.data as FloatArray;
     };
-    // Tiles along one communicator: the root sends each of its tiles, the others receive them.
-    const along = async (c: typeof row, root: number, X: DArray, indices: number[][]): Promise<FloatArray[]> => {
-      const out: FloatArray[] = [];
-      for (const index of indices) {
+    const along = (c: typeof row, root: number, X: DArray, indices: number[][], ld: (n: number) => number): Promise<Mat>[] => {
+      const out = indices.map((index, n): Promise<Mat> => {
         if (c.rank === root) {
-          const t = direct(X, index);
-          if (c.size > 1) await c.bcast(t, root);
-          out.push(t);
-        } else {
-          const t = (await c.bcast<FloatArray | null>(null, root))!;
-          received.push(t);
-          out.push(t);
+          const data = direct(X, index);
+          if (c.size > 1) chains.push(enqueue(c, () => c.bcast(data, root)));
+          return Promise.resolve({ data, ld: ld(n) });
         }
-      }
+        const got = enqueue(c, () => c.bcast<FloatArray | null>(null, root)).then((t) => {
+          received.push(t!);
+          return { data: t!, ld: ld(n) };
+        });
+        chains.push(got);
+        return got;
+      });
       return out;
     };
-    const [a, b] = await Promise.all([
-      along(row, k % pc, A, I.map((i) => [i, k])),
-      along(col, k % pr, B, J.map((j) => [k, j])),
-    ]);
-    return {
-      kc: widthOf(k), owned: [], received, pins,
-      a: a.map((data) => ({ data, ld: widthOf(k) })),
-      b: b.map((data, jj) => ({ data, ld: colsOf(J[jj]) })),
-    };
+    const a = along(row, k % pc, A, I.map((i) => [i, k]), () => widthOf(k));
+    const b = along(col, k % pr, B, J.map((j) => [k, j]), (jj) => colsOf(J[jj]));
+    return { kc: widthOf(k), owned: [], received, pins, a: observed(a), b: observed(b), settled: observed([Promise.all(chains)])[0] };
   };
 
-  const fetch = async (ks: number[], s: number): Promise<Panel> => {
-    if (ks.length === 1) return fetchTiles(ks[0]);
+  /** A step of several tiles: each root packs its tiles into one panel per operand and broadcasts it. */
+  const fetchPacked = (ks: number[], s: number): Panel => {
     const kc = ks.reduce((sum, k) => sum + widthOf(k), 0);
     const qa = ks[0] % pc;
     const pb = ks[0] % pr;
@@ -244,20 +256,26 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
         }
       });
     }
-    const [a, b] = await Promise.all([
-      row.size > 1 ? row.bcast(ap ?? null, qa) : ap,
-      col.size > 1 ? col.bcast(bp ?? null, pb) : bp,
+    const both = Promise.all([
+      row.size > 1 ? enqueue(row, () => row.bcast(ap ?? null, qa)) : ap,
+      col.size > 1 ? enqueue(col, () => col.bcast(bp ?? null, pb)) : bp,
     ]);
-    const got = (x: FloatArray | null | undefined, mine: FloatArray | undefined) => (x && x !== mine ? [x] : []);
+    const received: FloatArray[] = [];
+    const got = both.then(([a, b]) => {
+      for (const [x, mine] of [[a, ap], [b, bp]] as const) if (x && x !== mine) received.push(x);
+      return [a as FloatArray, b as FloatArray];
+    });
     return {
       kc,
       owned: [ap, bp].filter((x): x is FloatArray => x !== undefined),
-      received: [...got(a, ap), ...got(b, bp)],
+      received,
       pins: [],
-      a: I.map((_, ii) => ({ data: a as FloatArray, offset: aOff[ii], ld: kc })),
-      b: J.map((j, jj) => ({ data: b as FloatArray, offset: bOff[jj], ld: colsOf(j) })),
+      a: observed(I.map((_, ii) => got.then(([a]) => ({ data: a, offset: aOff[ii], ld: kc })))),
+      b: observed(J.map((j, jj) => got.then(([, b]) => ({ data: b, offset: bOff[jj], ld: colsOf(j) })))),
+      settled: observed([got])[0],
     };
   };
+  const fetch = (ks: number[], s: number): Panel => (ks.length === 1 ? fetchTiles(ks[0]) : fetchPacked(ks, s));
 
   // The next step's panels are fetched while this step's GEMMs run when two steps' panels fit in half of this
   // rank's share of A, B and C; otherwise each step fetches its own (no overlap, but memory stays bounded).
@@ -271,7 +289,7 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
   const queue = new KernelQueue();
   let next = fetch(steps[0], 0);
   for (let s = 0; s < steps.length; s++) {
-    const panel = await next;
+    const panel = next;
     const ahead = () => { if (s + 1 < steps.length) next = fetch(steps[s + 1], s + 1); };
     if (prefetch) ahead();
     const b0 = s === 0 ? (hasC ? beta : 0) : 1;
@@ -279,12 +297,15 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
     I.forEach((i, ii) => J.forEach((j, jj) => {
       const mi = rowsOf(i);
       const nj = colsOf(j);
-      jobs.push(queue.submit([s], onC(i, j, (c) => kernels.gemm(false, false, mi, nj, panel.kc, alpha, panel.a[ii],
-        panel.b[jj], b0, { data: c, ld: nj }))));
+      jobs.push(Promise.all([panel.a[ii], panel.b[jj]]).then(([a, b]) => queue.submit([s], onC(i, j, (c) =>
+        kernels.gemm(false, false, mi, nj, panel.kc, alpha, a, b, b0, { data: c, ld: nj })))));
     }));
     try {
       await Promise.all(jobs);
+      await panel.settled;
     } finally {
+      // A failed step still lets its sends finish reading the pinned tiles before the pins go.
+      await panel.settled.catch(() => undefined);
       // Panels are dropped (device copies too; received ones give their memory back at once); operand tiles
       // used directly lose their device copies and their pins.
       kernels.release(...panel.owned);
