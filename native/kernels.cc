@@ -259,6 +259,27 @@ Napi::Value Scal(const Napi::CallbackInfo& info) {
   return Launch(info.Env(), M == Mode::kSync, "scal", fn, {x.obj});
 }
 
+// copy(n, x, y): y = x on the host, off the JS thread (the device copy of y, if any, is dropped).
+template <Mode M>
+Napi::Value Copy(const Napi::CallbackInfo& info) {
+  Args a(info, "copy");
+  int n = a.Int(0);
+  Arr x = a.Array(1), y = a.Array(2);
+  a.SameDtype({x.dt, y.dt});
+  if (x.length < static_cast<size_t>(n) || y.length < static_cast<size_t>(n)) a.Fail("n exceeds an array's length");
+  bool f64 = x.dt == Dtype::kF64;
+  auto fn = [=]() {
+    Status s = HostFirst<M>({ToTile(x), ToTile(y)});
+    if (!s.ok()) return s;
+    return ByDtype(f64, [&](auto tag) {
+      using T = decltype(tag);
+      cpu::Copy<T>(n, reinterpret_cast<const T*>(x.base), reinterpret_cast<T*>(y.base));
+      return Status::Ok();
+    });
+  };
+  return Launch(info.Env(), M == Mode::kSync, "copy", fn, {x.obj, y.obj});
+}
+
 void RegisterKernels(Napi::Env env, Napi::Object exports) {
   struct Entry {
     const char* name;
@@ -277,6 +298,7 @@ void RegisterKernels(Napi::Env env, Napi::Object exports) {
       {"getrf", Getrf<Mode::kCpu>, Getrf<Mode::kSync>, Getrf<Mode::kDevice>},
       {"geqrf", Geqrf<Mode::kCpu>, Geqrf<Mode::kSync>, Geqrf<Mode::kDevice>},
       {"axpy", Axpy<Mode::kCpu>, Axpy<Mode::kSync>, Axpy<Mode::kDevice>},
+      {"copy", Copy<Mode::kCpu>, Copy<Mode::kSync>, Copy<Mode::kDevice>},
       {"scal", Scal<Mode::kCpu>, Scal<Mode::kSync>, Scal<Mode::kDevice>},
   };
   for (const auto& e : entries) {

@@ -48,6 +48,8 @@ void trmm(CBLAS_SIDE s, CBLAS_UPLO u, CBLAS_TRANSPOSE t, CBLAS_DIAG d, int m, in
 }
 void axpy(int n, double al, const double* x, double* y) { cblas_daxpy(n, al, x, 1, y, 1); }
 void axpy(int n, float al, const float* x, float* y) { cblas_saxpy(n, al, x, 1, y, 1); }
+void copy(int n, const double* x, double* y) { cblas_dcopy(n, x, 1, y, 1); }
+void copy(int n, const float* x, float* y) { cblas_scopy(n, x, 1, y, 1); }
 void scal(int n, double al, double* x) { cblas_dscal(n, al, x, 1); }
 void scal(int n, float al, float* x) { cblas_sscal(n, al, x, 1); }
 // A row-major lower triangle is the column-major upper triangle of the same memory, so potrf runs
@@ -103,6 +105,10 @@ void Axpy(int n, T alpha, const T* x, T* y) {
   if (n > 0) axpy(n, alpha, x, y);
 }
 template <class T>
+void Copy(int n, const T* x, T* y) {
+  if (n > 0) copy(n, x, y);
+}
+template <class T>
 void Scal(int n, T alpha, T* x) {
   if (n > 0) scal(n, alpha, x);
 }
@@ -152,6 +158,7 @@ int GetThreads() { return openblas_get_num_threads(); }
   template void Trmm<T>(bool, bool, bool, bool, int, int, T, const T*, int, T*, int);                      \
   template void Axpy<T>(int, T, const T*, T*);                                                             \
   template void Scal<T>(int, T, T*);                                                                       \
+  template void Copy<T>(int, const T*, T*);                                                                \
   template Status Potrf<T>(bool, int, T*, int);                                                            \
   template Status Trtri<T>(bool, bool, int, T*, int);                                                      \
   template Status Getrf<T>(int, int, T*, int, int*);                                                       \

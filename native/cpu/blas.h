@@ -21,6 +21,8 @@ void Axpy(int n, T alpha, const T* x, T* y);
 template <class T>
 void Scal(int n, T alpha, T* x);
 template <class T>
+void Copy(int n, const T* x, T* y);
+template <class T>
 Status Potrf(bool lower, int n, T* a, int lda);
 // In-place inverse of a triangular matrix (LAPACK trtri); Singular when a diagonal entry is exactly zero.
 template <class T>

@@ -249,6 +249,15 @@ export async function axpy(n: number, alpha: number, x: FloatArray, y: FloatArra
 }
 
 /** x[0..n) *= alpha. */
+/** y = x (n elements) on the host, off the JS thread: a large copy that would otherwise hold up the event loop. */
+export async function copy(n: number, x: FloatArray, y: FloatArray): Promise<void> {
+  const op = 'copy';
+  checkDim(op, 'n', n);
+  checkArray(op, 'x', x, n), checkArray(op, 'y', y, n);
+  checkSameDtype(op, { x, y });
+  await launch(op, 'copy', [n, x, y], [y, x], false);
+}
+
 export async function scal(n: number, alpha: number, x: FloatArray): Promise<void> {
   const op = 'scal';
   checkDim(op, 'n', n), checkScalar(op, 'alpha', alpha), checkArray(op, 'x', x, n);

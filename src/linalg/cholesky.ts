@@ -197,15 +197,14 @@ async function factor(A: DArray, L: DArray, comm: DArray['comm']): Promise<numbe
   };
 
   // A's lower tiles come in first, each just before the kernels that need it first (an idle rank copies ahead).
+  // The copies run as kernels, off the JS thread and within the cap on kernels in flight: on the JS thread they
+  // would compete for this rank's core with the first panel's kernels, the critical path at the start.
   for (const [i, j] of L.tileIndices()) {
     if (i < j) continue;
     spawn(j === 0 ? prio(0, 0, i) : prio(0, j, i), i, j, [], async (t) => {
-      // A copy runs on this thread: one turn of the event loop first, so that a run of copies never holds
-      // up the completions of kernels in flight (and the next kernels' start) for long.
-      await new Promise<void>((resolve) => setImmediate(resolve));
       const a = pinned(A, [i, j]);
       try {
-        t.set(a.data);
+        await kernels.copy(t.length, a.data, t);
       } finally {
         a.release();
       }

@@ -251,13 +251,18 @@ export function defineKernelSuite(backend: 'cpu' | 'opencl', dtypes: Dtype[], o:
       }
 
       for (const n of [1, 17, 1000]) {
-        it(`axpy and scal n=${n}`, async () => {
+        it(`axpy, scal and copy n=${n}`, async () => {
           const x = alloc(dtype, n + 2).map(rand);
           const y = alloc(dtype, n + 2).map(rand);
           const ey = y.slice();
           const ex = x.slice();
           await K.axpy(n, 0.5, x, y);
           await K.scal(n, -3, x);
+          const z = alloc(dtype, n + 2).fill(GUARD);
+          await K.copy(n, y, z); // on the host: a device copy of y comes home first
+          await done(z);
+          assert.deepEqual(Array.from(z.subarray(0, n)), Array.from(y.subarray(0, n)), 'copy');
+          assert.deepEqual(Array.from(z.subarray(n)), [GUARD, GUARD], 'copy stays within n');
           await done(x, y);
           R.axpy(n, 0.5, ex, ey);
           R.scal(n, -3, ex);
