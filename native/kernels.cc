@@ -103,22 +103,25 @@ Napi::Value Triangular(const Napi::CallbackInfo& info) {
   return Launch(info.Env(), M == Mode::kSync, op, fn, {A.arr.obj, B.arr.obj});
 }
 
+// A host kernel on one square matrix in place: its device copy (if any) comes home first, then body<T>(ptr, ld).
+template <Mode M, class Body>
+Napi::Value HostInPlace(const Napi::CallbackInfo& info, const char* op, const Mat& A, Body body) {
+  bool f64 = A.arr.dt == Dtype::kF64;
+  auto fn = [=]() {
+    Status s = HostFirst<M>({ToTile(A)});
+    if (!s.ok()) return s;
+    return ByDtype(f64, [&](auto tag) { return body(A.ptr<decltype(tag)>(), A.ld); });
+  };
+  return Launch(info.Env(), M == Mode::kSync, op, fn, {A.arr.obj});
+}
+
 template <Mode M>
 Napi::Value Potrf(const Napi::CallbackInfo& info) {
   Args a(info, "potrf");
   bool lower = a.Bool(0);
   int n = a.Int(1);
   Mat A = a.Matrix(2, n, n);
-  bool f64 = A.arr.dt == Dtype::kF64;
-  auto fn = [=]() {
-    Status s = HostFirst<M>({ToTile(A)});
-    if (!s.ok()) return s;
-    return ByDtype(f64, [&](auto tag) {
-      using T = decltype(tag);
-      return cpu::Potrf<T>(lower, n, A.ptr<T>(), A.ld);
-    });
-  };
-  return Launch(info.Env(), M == Mode::kSync, "potrf", fn, {A.arr.obj});
+  return HostInPlace<M>(info, "potrf", A, [=](auto* p, int ld) { return cpu::Potrf(lower, n, p, ld); });
 }
 
 // trtri(lower, unitDiag, n, A): A = A^-1 for a triangular A, on the host (the device copy is brought home first).
@@ -129,16 +132,7 @@ Napi::Value Trtri(const Napi::CallbackInfo& info) {
   bool unit = a.Bool(1);
   int n = a.Int(2);
   Mat A = a.Matrix(3, n, n);
-  bool f64 = A.arr.dt == Dtype::kF64;
-  auto fn = [=]() {
-    Status s = HostFirst<M>({ToTile(A)});
-    if (!s.ok()) return s;
-    return ByDtype(f64, [&](auto tag) {
-      using T = decltype(tag);
-      return cpu::Trtri<T>(lower, unit, n, A.ptr<T>(), A.ld);
-    });
-  };
-  return Launch(info.Env(), M == Mode::kSync, "trtri", fn, {A.arr.obj});
+  return HostInPlace<M>(info, "trtri", A, [=](auto* p, int ld) { return cpu::Trtri(lower, unit, n, p, ld); });
 }
 
 // Zeroes the triangle of an n x n row-major matrix that a lower (or upper) triangular one does not use.

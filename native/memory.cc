@@ -5,11 +5,9 @@
 #include "memory.h"
 
 #include <sys/mman.h>
-#include <unistd.h>
-
-#include <cstdint>
 
 #include "args.h"
+#include "pages.h"
 
 namespace darray {
 namespace {
@@ -17,13 +15,9 @@ namespace {
 Napi::Value Discard(const Napi::CallbackInfo& info) {
   Args a(info, "discard");
   if (!info[0].IsTypedArray()) a.Fail("argument 0 must be a typed array");
-  auto ta = info[0].As<Napi::TypedArray>();
-  uintptr_t begin = reinterpret_cast<uintptr_t>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-  uintptr_t end = begin + ta.ByteLength();
-  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  PageSpan span = PagesOf(info[0].As<Napi::TypedArray>());
   // Only pages wholly inside the array: a partial page may hold the allocator's bookkeeping or other data.
-  uintptr_t first = (begin + page - 1) & ~(page - 1);
-  uintptr_t last = end & ~(page - 1);
+  uintptr_t first = span.FirstWholePage(), last = span.EndOfWholePages();
   if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
   return info.Env().Undefined();
 }

@@ -20,6 +20,7 @@
 #include <napi.h>
 
 #include "args.h"
+#include "pages.h"
 #include "shm.h"
 
 namespace darray {
@@ -103,11 +104,9 @@ Napi::Value ShmOpen(const Napi::CallbackInfo& info) {
 Napi::Value Prefault(const Napi::CallbackInfo& info) {
   Args a(info, "prefault");
   if (!info[0].IsTypedArray()) a.Fail("argument 0 must be a typed array");
-  auto ta = info[0].As<Napi::TypedArray>();
-  uintptr_t begin = reinterpret_cast<uintptr_t>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-  uintptr_t end = begin + ta.ByteLength();
-  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  uintptr_t pb = begin & ~(page - 1);
+  PageSpan span = PagesOf(info[0].As<Napi::TypedArray>());
+  uintptr_t begin = span.begin, end = span.end, page = span.page;
+  uintptr_t pb = span.FirstPage();
   if (end > pb && madvise(reinterpret_cast<void*>(pb), end - pb, MADV_POPULATE_WRITE) != 0) {
     // Kernels before 5.14: touch each page, writing back what is there.
     for (uintptr_t p = begin; p < end; p = (p & ~(page - 1)) + page) {
