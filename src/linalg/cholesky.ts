@@ -218,18 +218,21 @@ async function factor(A: DArray, L: DArray, comm: DArray['comm']): Promise<numbe
     // between the two halves of the critical path's first step.
     if (mine(k, k)) {
       const last = k + 1 === nt;
-      const x = last ? undefined : allocLike(L.dtype as 'float64' | 'float32', nk * nk);
+      // The inverse's memory is taken when the kernel runs, not when it is spawned (all steps are spawned at once).
+      let x: FloatArray | undefined;
       const diag = spawn(prio(k, k, k), k, k, [], async (t) => {
-        if (x) await kernels.potrfInv('L', nk, { data: t, ld: nk }, { data: x, ld: nk });
-        else {
+        if (!last) {
+          x = allocLike(L.dtype as 'float64' | 'float32', nk * nk);
+          await kernels.potrfInv('L', nk, { data: t, ld: nk }, { data: x, ld: nk });
+        } else {
           await kernels.potrf('L', nk, { data: t, ld: nk });
           await kernels.sync(t);
           for (let r = 0; r < nk; r++) t.fill(0, r * nk + r + 1, (r + 1) * nk);
         }
         kernels.release(t);
       });
-      if (x) {
-        const inv = diag.then((bad) => (isFailure(bad) ? bad : x));
+      if (!last) {
+        const inv = diag.then((bad) => (isFailure(bad) ? bad : x!));
         inverses.set(k, inv);
         track(inv);
         const dests = new Set<number>();
