@@ -55,7 +55,8 @@ export class Limiter {
       const at = urgent ? this.waiting.findIndex((x) => !x.urgent) : -1;
       if (at < 0) this.waiting.push(w);
       else this.waiting.splice(at, 0, w);
-      this.pump();
+      // While a freed slot is held back for urgent calls, a call that is not urgent waits for that turn too.
+      if (urgent || !this.deferred) this.pump();
     });
   }
 

@@ -198,7 +198,8 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
       pins.push(pin as Panel['pins'][number]);
       return pin.data as FloatArray;
     };
-    const along = (c: typeof row, root: number, X: DArray, indices: number[][], ld: (n: number) => number): Promise<Mat>[] => {
+    const along = (c: typeof row, root: number, X: DArray, indices: number[][],
+      ld: (n: number) => number): Promise<Mat>[] => {
       const out = indices.map((index, n): Promise<Mat> => {
         if (c.rank === root) {
           const data = direct(X, index);
@@ -216,7 +217,8 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
     };
     const a = along(row, k % pc, A, I.map((i) => [i, k]), () => widthOf(k));
     const b = along(col, k % pr, B, J.map((j) => [k, j]), (jj) => colsOf(J[jj]));
-    return { kc: widthOf(k), owned: [], received, pins, a: observed(a), b: observed(b), settled: observed([Promise.all(chains)])[0] };
+    const settled = observed([Promise.all(chains)])[0];
+    return { kc: widthOf(k), owned: [], received, pins, a: observed(a), b: observed(b), settled };
   };
 
   /** A step of several tiles: each root packs its tiles into one panel per operand and broadcasts it. */

@@ -34,7 +34,10 @@ export class KernelQueue {
   private running = 0;
   private seq = 0;
 
-  constructor(readonly width: number = defaultWidth(), private readonly urgent: (key: Priority) => boolean = () => false) {}
+  constructor(
+    readonly width: number = defaultWidth(),
+    private readonly urgent: (key: Priority) => boolean = () => false,
+  ) {}
 
   /** Queues `run` under `key`; resolves or rejects with it. */
   submit(key: Priority, run: () => Promise<void>): Promise<void> {

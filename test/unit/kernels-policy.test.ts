@@ -64,6 +64,21 @@ describe('kernel policy', () => {
     assert.ok(view.every((v) => v === 7));
   });
 
+  it('Limiter holds a freed slot for one turn for urgent calls once they are in use, also from calls arriving then', async () => {
+    const lim = new Limiter(1);
+    await lim.run(async () => undefined, true); // urgent calls are in use from here on
+    const order: string[] = [];
+    let release!: () => void;
+    const running = lim.run(() => new Promise<void>((r) => (release = r)));
+    await tick();
+    release();
+    await running; // the slot is free now, held back for this turn
+    const later = lim.run(async () => void order.push('not urgent'));
+    const urgent = lim.run(async () => void order.push('urgent'), true);
+    await Promise.all([later, urgent]);
+    assert.deepEqual(order, ['urgent', 'not urgent']);
+  });
+
   it('Limiter.exclusive waits for running work and holds off later work', async () => {
     const lim = new Limiter(2);
     const log: string[] = [];
