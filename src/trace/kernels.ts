@@ -27,6 +27,14 @@ export function kernelShape(op: string, args: readonly unknown[]): KernelShape {
       const n = num(1);
       return { shape: [n], flops: n ** 3 / 3 };
     }
+    case 'potrfInv': { // lower, n, ...: POTRF then TRTRI, n^3 / 3 each
+      const n = num(1);
+      return { shape: [n], flops: (2 * n ** 3) / 3 };
+    }
+    case 'trtri': { // lower, unitDiag, n, ...
+      const n = num(2);
+      return { shape: [n], flops: n ** 3 / 3 };
+    }
     case 'getrf':
     case 'geqrf': { // m, n, ...
       const [m, n] = [num(0), num(1)];
@@ -39,6 +47,8 @@ export function kernelShape(op: string, args: readonly unknown[]): KernelShape {
       return { shape: [num(0)], flops: 2 * num(0) };
     case 'scal':
       return { shape: [num(0)], flops: num(0) };
+    case 'copy':
+      return { shape: [num(0)], flops: 0 };
     default:
       return { shape: [], flops: NaN };
   }

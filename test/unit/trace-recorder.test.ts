@@ -82,6 +82,9 @@ describe('trace recorder', () => {
     assert.deepEqual(kernelShape('trsm', [true, true, false, false, 3, 5, 1]), { shape: [3, 5], flops: 45 });
     assert.deepEqual(kernelShape('trsm', [false, true, false, false, 3, 5, 1]), { shape: [3, 5], flops: 75 });
     assert.deepEqual(kernelShape('potrf', [true, 6]), { shape: [6], flops: 72 });
+    assert.deepEqual(kernelShape('potrfInv', [true, 6]), { shape: [6], flops: 144 });
+    assert.deepEqual(kernelShape('trtri', [true, false, 6]), { shape: [6], flops: 72 });
+    assert.deepEqual(kernelShape('copy', [10]), { shape: [10], flops: 0 });
     assert.deepEqual(kernelShape('getrf', [3, 3]).shape, [3, 3]);
     assert.equal(kernelShape('getrf', [3, 3]).flops, 18); // 2/3 n^3
     assert.equal(kernelShape('geqrf', [3, 3]).flops, 36); // 4/3 n^3
