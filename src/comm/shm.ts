@@ -3,7 +3,7 @@
 import { randomInt } from 'node:crypto';
 import { CommError, type ErrorContext } from '../errors.js';
 import type { Channel } from './channel.js';
-import { Outbox } from './collectives/util.js';
+import { Outbox, peersOf } from './collectives/util.js';
 import { combineInto, type ReduceOp, type TypedArray } from './reduce-ops.js';
 
 /** Bytes before a segment's data: a magic number and the segment's random id, checked by every peer that maps it. */
@@ -176,7 +176,7 @@ async function probe(ch: Channel): Promise<boolean> {
     }
   }
   try {
-    const peers = Array.from({ length: ch.size }, (_, q) => q).filter((q) => q !== ch.rank);
+    const peers = peersOf(ch);
     const box = new Outbox(ch);
     for (const q of peers) box.post(seg ? seg.desc : null, q);
     for (const q of peers) {

@@ -5,7 +5,7 @@ import { CommError, type ErrorContext } from '../../errors.js';
 import type { Channel } from '../channel.js';
 import { isTypedArray, type ReduceOp, type TypedArray } from '../reduce-ops.js';
 import { acquire, combineFast, discard, freshArray, HEADER_BYTES, mapPeer, release, type OwnSegment, type SegmentDesc } from '../shm.js';
-import { chunk, ctorByName, Outbox, tuning } from './util.js';
+import { chunk, ctorByName, Outbox, peersOf, tuning } from './util.js';
 
 type ViewCtor = (new (buffer: ArrayBuffer, byteOffset: number, length: number) => TypedArray) & (new (n: number) => TypedArray);
 const align = (bytes: number): number => Math.ceil(bytes / 64) * 64;
@@ -13,10 +13,6 @@ const align = (bytes: number): number => Math.ceil(bytes / 64) * 64;
 /** dst.set(src, at) for two arrays of one type: a plain copy. */
 function put(dst: TypedArray, src: TypedArray, at = 0): void {
   (dst as Float64Array).set(src as Float64Array, at);
-}
-
-function peersOf(ch: Channel): number[] {
-  return Array.from({ length: ch.size }, (_, q) => q).filter((q) => q !== ch.rank);
 }
 
 /** One synchronisation step: a token to every peer, then one from every peer. */

@@ -28,6 +28,11 @@ export const tuning = {
 
 export const mod = (a: number, p: number): number => ((a % p) + p) % p;
 
+/** Every rank of the channel but this one, in rank order. */
+export function peersOf(ch: Channel): number[] {
+  return Array.from({ length: ch.size }, (_, q) => q).filter((q) => q !== ch.rank);
+}
+
 export function context(ch: Channel, op: string): ErrorContext {
   return { rank: ch.rank, op };
 }
