@@ -11,6 +11,7 @@
 #include "memory.h"
 #include "opencl/device.h"
 #include "shm.h"
+#include "typed_data.h"
 #include "worker.h"
 
 namespace darray {
@@ -65,7 +66,7 @@ std::vector<void*> Hosts(const Napi::CallbackInfo& info, const char* op, std::ve
     Napi::Value v = arr.Get(i);
     if (!v.IsTypedArray()) a.Fail("every entry must be a typed array");
     auto ta = v.As<Napi::TypedArray>();
-    hosts.push_back(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+    hosts.push_back(DataOf(ta));
     if (keep) keep->push_back(ta);
   }
   return hosts;

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "typed_data.h"
+
 namespace darray {
 
 enum class Dtype { kF64, kF32 };
@@ -55,7 +57,7 @@ class Args {
     if (ta.TypedArrayType() == napi_float64_array) a.dt = Dtype::kF64;
     else if (ta.TypedArrayType() == napi_float32_array) a.dt = Dtype::kF32;
     else Fail("argument " + std::to_string(i) + " must be a Float64Array or Float32Array");
-    a.base = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    a.base = DataOf(ta);
     a.length = ta.ElementLength();
     return a;
   }

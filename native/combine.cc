@@ -8,6 +8,7 @@
 
 #include "args.h"
 #include "combine.h"
+#include "typed_data.h"
 
 namespace darray {
 namespace {
@@ -84,7 +85,7 @@ Napi::Value Combine(const Napi::CallbackInfo& info) {
   size_t n = to.ElementLength();
   if (ta.TypedArrayType() != t || tb.TypedArrayType() != t || ta.ElementLength() != n || tb.ElementLength() != n)
     args.Fail("operands must have one type and length");
-  auto p = [](Napi::TypedArray a) { return static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset(); };
+  auto p = [](Napi::TypedArray a) { return DataOf(a); };
   uint8_t *o = p(to), *x = p(ta), *y = p(tb);
 #define DARRAY_CASE(NT, T, F) \
   case NT: return Napi::Boolean::New(info.Env(), F<T>(op, reinterpret_cast<T*>(o), reinterpret_cast<T*>(x), reinterpret_cast<T*>(y), n));

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "typed_data.h"
+
 namespace darray {
 
 struct PageSpan {
@@ -17,7 +19,7 @@ struct PageSpan {
 };
 
 inline PageSpan PagesOf(const Napi::TypedArray& ta) {
-  uintptr_t begin = reinterpret_cast<uintptr_t>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  uintptr_t begin = reinterpret_cast<uintptr_t>(DataOf(ta));
   return {begin, begin + ta.ByteLength(), static_cast<uintptr_t>(sysconf(_SC_PAGESIZE))};
 }
 

@@ -290,6 +290,25 @@ export function defineKernelSuite(backend: 'cpu' | 'opencl', dtypes: Dtype[], o:
         assert.equal((err as { column: number }).column, 6);
       });
 
+      it('gemm on tiles over a SharedArrayBuffer, at an offset', async () => {
+        const n = 33;
+        const over = (M: Mat): Mat => {
+          const bpe = M.data.BYTES_PER_ELEMENT;
+          const shared = new SharedArrayBuffer((M.data.length + 3) * bpe);
+          const data = dtype === 'float64' ? new Float64Array(shared, 3 * bpe) : new Float32Array(shared, 3 * bpe);
+          data.set(M.data);
+          return { ...M, data };
+        };
+        const A = over(tile(dtype, n, n, rand));
+        const B = over(tile(dtype, n, n, rand));
+        const C = over(tile(dtype, n, n, rand));
+        const E = clone(C);
+        await K.gemm(false, true, n, n, n, 2, A, B, -1, C);
+        await done(C.data);
+        R.gemm(false, true, n, n, n, 2, A, B, -1, E);
+        close(C.data, E.data, dtype, n, 'gemm over shared memory');
+      });
+
       it('many kernels in flight at once all finish correctly', async () => {
         const n = 64;
         const jobs = Array.from({ length: 12 }, () => {
