@@ -1,9 +1,13 @@
 // Unit tests of the launcher's smaller helpers: shell quoting, rank variables, exit wording, SPMD headers.
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describeEnding, exitStatus } from '../../scripts/launcher/describe.js';
 import { blasThreads, localRankEnv, rankVariables, resolveExports, tcpUrl, type JobEnv } from '../../scripts/launcher/env.js';
 import { placeLocal, placeRanks, parseHostfile } from '../../scripts/launcher/hosts.js';
+import { programCommand, RANK_NODE_FLAGS } from '../../scripts/launcher/program.js';
 import { parseSpmdHeader } from '../../scripts/launcher/spmd-header.js';
 import { shellJoin, shellSplit } from '../../scripts/launcher/shell.js';
 
@@ -13,6 +17,22 @@ describe('launcher helpers', () => {
     assert.deepEqual(shellSplit(shellJoin(words)), words);
     assert.deepEqual(shellSplit(`ssh -o "Opt=a b" -p 22  'x y'`), ['ssh', '-o', 'Opt=a b', '-p', '22', 'x y']);
     assert.throws(() => shellSplit('ssh "open'), /unterminated " quote/);
+  });
+
+  it('runs node programs with the rank V8 flags before the loader, other programs as they are', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'darray-prog-'));
+    try {
+      for (const name of ['p.ts', 'p.mjs']) writeFileSync(join(dir, name), '');
+      const ts = programCommand('p.ts', ['a'], dir);
+      assert.deepEqual(ts.slice(0, 1 + RANK_NODE_FLAGS.length), [process.execPath, ...RANK_NODE_FLAGS]);
+      assert.equal(ts[1 + RANK_NODE_FLAGS.length], '--import');
+      assert.deepEqual(ts.slice(-2), [join(dir, 'p.ts'), 'a']);
+      assert.deepEqual(programCommand('p.mjs', [], dir), [process.execPath, ...RANK_NODE_FLAGS, join(dir, 'p.mjs')]);
+      assert.deepEqual(programCommand('/bin/true', ['x'], dir), ['/bin/true', 'x']);
+      assert.ok(RANK_NODE_FLAGS.includes('--initial-old-space-size=64'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   const job: JobEnv = { jobId: 'abcd', size: 4, root: 'tcp://h0:5000', rundir: '/tmp/darray-x', transport: 'tcp', exports: { A: '1' } };
