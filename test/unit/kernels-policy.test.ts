@@ -1,6 +1,7 @@
 // Kernel policy: the in-flight cap, the concurrency defaults read from the launcher's environment, and the
 // whole-matrix direct calls the benchmarks use as their reference.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as K from '../../src/kernels/index.js';
 import * as R from '../../src/kernels/reference.js';
@@ -19,7 +20,28 @@ function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T): T {
   }
 }
 
+/** Scheduling policy of each thread of this process (Linux /proc: field 41 of stat; 0 normal, 3 batch). */
+function threadPolicies(): { main: number; others: number[] } {
+  const policy = (tid: string): number => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
+  };
+  const tids = readdirSync('/proc/self/task');
+  return { main: policy(String(process.pid)), others: tids.filter((t) => t !== String(process.pid)).map(policy) };
+}
+
 describe('kernel policy', () => {
+  it('kernels run on SCHED_BATCH threads (they never preempt the JS thread that queued them); the JS thread stays normal', async function () {
+    if (process.platform !== 'linux') this.skip();
+    const n = 64;
+    const a = new Float64Array(n * n).fill(1);
+    const c = new Float64Array(n * n);
+    await Promise.all(Array.from({ length: 4 }, () => K.gemm(false, false, n, n, n, 1, { data: a, ld: n }, { data: a, ld: n }, 0, { data: c, ld: n })));
+    const { main, others } = threadPolicies();
+    assert.equal(main, 0, 'the JS thread keeps SCHED_OTHER');
+    assert.ok(others.includes(3), `some pool thread runs SCHED_BATCH (policies: ${others.join(',')})`);
+  });
+
   it('Limiter never runs more than its cap and runs everything in FIFO order', async () => {
     const lim = new Limiter(3);
     let active = 0, peak = 0;
