@@ -85,8 +85,7 @@ Napi::Value Combine(const Napi::CallbackInfo& info) {
   size_t n = to.ElementLength();
   if (ta.TypedArrayType() != t || tb.TypedArrayType() != t || ta.ElementLength() != n || tb.ElementLength() != n)
     args.Fail("operands must have one type and length");
-  auto p = [](Napi::TypedArray a) { return DataOf(a); };
-  uint8_t *o = p(to), *x = p(ta), *y = p(tb);
+  uint8_t *o = DataOf(to), *x = DataOf(ta), *y = DataOf(tb);
 #define DARRAY_CASE(NT, T, F) \
   case NT: return Napi::Boolean::New(info.Env(), F<T>(op, reinterpret_cast<T*>(o), reinterpret_cast<T*>(x), reinterpret_cast<T*>(y), n));
   switch (t) {
