@@ -9,7 +9,7 @@ import { recursiveDoubling, treeReduce } from './collectives/reduce.js';
 import { pairAllreduce, ringAllreduce, ringReduce } from './collectives/ring.js';
 import { shmEligible, shmReduce } from './collectives/shm.js';
 import { checkRoot, context, own, tuning } from './collectives/util.js';
-import { checkOp, isTypedArray, type ReduceOp } from './reduce-ops.js';
+import { checkOp, isTypedArray, type ReduceOp, type TypedArray } from './reduce-ops.js';
 
 export type { Channel } from './channel.js';
 export { tuning } from './collectives/util.js';
@@ -19,10 +19,11 @@ export async function barrier(ch: Channel): Promise<void> {
   await ex.barrier(ch);
 }
 
-/** Collective: the root's value on every rank (the root gets its own value back). */
-export async function bcast<T>(ch: Channel, value: T, root: number): Promise<T> {
+/** Collective: the root's value on every rank (the root gets its own value back); elsewhere in `into` if given. */
+export async function bcast<T>(ch: Channel, value: T, root: number, into?: TypedArray): Promise<T> {
   const ctx = context(ch, 'bcast');
-  return treeOrChainBcast(ch, value, checkRoot(ch, root, ctx), ctx);
+  if (into !== undefined && !isTypedArray(into)) throw new CommError('into must be a typed array', ctx);
+  return treeOrChainBcast(ch, value, checkRoot(ch, root, ctx), ctx, ch.rank === root ? undefined : into);
 }
 
 /** Collective: the reduction of every rank's value on root, undefined elsewhere. */

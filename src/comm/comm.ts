@@ -3,7 +3,7 @@
 import { CommError } from '../errors.js';
 import type { Channel } from './channel.js';
 import * as coll from './collectives.js';
-import type { ReduceOp } from './reduce-ops.js';
+import type { ReduceOp, TypedArray } from './reduce-ops.js';
 import { ANY_SOURCE, ANY_TAG, TAG_UB, WORLD_CONTEXT, checkRank, checkTag } from './tags.js';
 import { LocalGroup } from './shm.js';
 import type { Transport } from './transport.js';
@@ -120,10 +120,15 @@ export class Comm {
     return traceCollective('barrier', this.ctx + 1, this.size, () => coll.barrier(ch));
   }
 
-  /** Collective; returns the root's value on every rank. */
-  bcast<T>(value: T, root = 0): Promise<T> {
+  /**
+   * Collective; returns the root's value on every rank. On a rank other than the root, `opts.into` (a typed
+   * array of the root's array's type and length) receives the array in place and is returned, as MPI_Bcast
+   * fills its buffer: a loop of broadcasts then reuses one buffer instead of allocating each time. A mismatched
+   * `into` raises CommError on its rank once the broadcast is over (the others are not held up).
+   */
+  bcast<T>(value: T, root = 0, opts: { into?: TypedArray } = {}): Promise<T> {
     const ch = this.channel('bcast');
-    return traceCollective('bcast', this.ctx + 1, this.size, () => coll.bcast(ch, value, root));
+    return traceCollective('bcast', this.ctx + 1, this.size, () => coll.bcast(ch, value, root, opts.into));
   }
 
   /** Collective; the reduction of every rank's value (number or TypedArray, elementwise) on root, undefined elsewhere. */

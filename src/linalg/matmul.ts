@@ -150,21 +150,23 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
   for (const ks of classes.values()) for (let s = 0; s < ks.length; s += perStep) steps.push(ks.slice(s, s + perStep));
   steps.sort((a, b) => a[0] - b[0]);
 
-  // Packing buffers, two per operand, reused every other step: step s + 2 packs only after step s's GEMMs and
-  // broadcasts are done, so a buffer is never rewritten while in use.
-  const pack: (FloatArray | undefined)[] = [undefined, undefined, undefined, undefined];
-  const packBuf = (slot: number, len: number): FloatArray => {
-    const have = pack[slot];
+  // Packed panels and the tiles other ranks broadcast land in buffers kept for the whole product, one set per
+  // step parity when the next step is fetched ahead (step s + 2 fetches only after step s's GEMMs and broadcasts
+  // are done, so a buffer is never rewritten while in use), else one set: no step allocates, so none pays for
+  // fresh memory's zero-fill and page faults, nor leaves V8 garbage to collect.
+  const buffers = new Map<string, FloatArray>();
+  const buffer = (key: string, len: number): FloatArray => {
+    const have = buffers.get(key);
     if (have && have.length >= len) return have.subarray(0, len);
     const fresh = allocLike(A.dtype as 'float64' | 'float32', len);
-    pack[slot] = fresh;
+    buffers.set(key, fresh);
     return fresh;
   };
   // One step's operands: op A rows (one Mat per local tile row) and B columns (one per local tile column), each
-  // ready when its promise settles; `owned`: this rank's packing buffers; `received`: arrays from other ranks,
-  // dead after the step; `settled`: every send and receive of the step is over.
+  // ready when its promise settles; `owned`: this rank's buffers that the step used (packed or received panels);
+  // `settled`: every send and receive of the step is over.
   interface Panel {
-    a: Promise<Mat>[]; b: Promise<Mat>[]; kc: number; owned: FloatArray[]; received: FloatArray[];
+    a: Promise<Mat>[]; b: Promise<Mat>[]; kc: number; owned: FloatArray[];
     pins: { data: FloatArray; release: () => void }[]; settled: Promise<unknown>;
   }
   // A panel's promises may reject (a failed peer) before anything awaits them: marked handled here, the
@@ -187,11 +189,11 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
    * A one-tile step needs no packing: the root's GEMMs read its own tiles at once while it sends them, and the
    * others receive them one broadcast per tile, in the order of the tile rows (columns) every rank of the row
    * (column) shares, one at a time per communicator; each GEMM starts as soon as its two tiles are there. No
-   * panel buffer exists on the root, and no copy is made on either side.
+   * panel buffer exists on the root; the others receive each tile into a buffer kept for it.
    */
-  const fetchTiles = (k: number): Panel => {
+  const fetchTiles = (k: number, set: number): Panel => {
     const pins: Panel['pins'] = [];
-    const received: FloatArray[] = [];
+    const owned: FloatArray[] = [];
     const chains: Promise<unknown>[] = [];
     const direct = (X: DArray, index: number[]): FloatArray => {
       const pin = pinned(X, index);
@@ -206,10 +208,10 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
           if (c.size > 1) chains.push(enqueue(c, () => c.bcast(data, root)));
           return Promise.resolve({ data, ld: ld(n) });
         }
-        const got = enqueue(c, () => c.bcast<FloatArray | null>(null, root)).then((t) => {
-          received.push(t!);
-          return { data: t!, ld: ld(n) };
-        });
+        const [rows, cols] = tileShape(X.shape, X.blockSize, index);
+        const into = buffer(`${set} ${X === A ? 'A' : 'B'} ${n}`, rows * cols);
+        owned.push(into);
+        const got = enqueue(c, () => c.bcast<FloatArray | null>(null, root, { into })).then((t) => ({ data: t!, ld: ld(n) }));
         chains.push(got);
         return got;
       });
@@ -218,11 +220,11 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
     const a = along(row, k % pc, A, I.map((i) => [i, k]), () => widthOf(k));
     const b = along(col, k % pr, B, J.map((j) => [k, j]), (jj) => colsOf(J[jj]));
     const settled = observed([Promise.all(chains)])[0];
-    return { kc: widthOf(k), owned: [], received, pins, a: observed(a), b: observed(b), settled };
+    return { kc: widthOf(k), owned, pins, a: observed(a), b: observed(b), settled };
   };
 
   /** A step of several tiles: each root packs its tiles into one panel per operand and broadcasts it. */
-  const fetchPacked = (ks: number[], s: number): Panel => {
+  const fetchPacked = (ks: number[], set: number): Panel => {
     const kc = ks.reduce((sum, k) => sum + widthOf(k), 0);
     const qa = ks[0] % pc;
     const pb = ks[0] % pr;
@@ -232,52 +234,48 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
     const bOff: number[] = [];
     let nb = 0;
     for (const j of J) { bOff.push(nb); nb += kc * colsOf(j); }
-    let ap: FloatArray | undefined;
-    let bp: FloatArray | undefined;
+    // The roots pack their tiles into these buffers; the other ranks receive the panels into them.
+    const ap = buffer(`${set} A`, na);
+    const bp = buffer(`${set} B`, nb);
     if (q === qa) {
-      ap = packBuf(s % 2, na);
       I.forEach((i, ii) => {
         let co = 0;
         for (const k of ks) {
           const w = widthOf(k);
           const r = rowsOf(i);
           withTiles([A], [i, k], (t) => {
-            for (let x = 0; x < r; x++) ap!.set(t.subarray(x * w, x * w + w), aOff[ii] + x * kc + co);
+            for (let x = 0; x < r; x++) ap.set(t.subarray(x * w, x * w + w), aOff[ii] + x * kc + co);
           });
           co += w;
         }
       });
     }
     if (p === pb) {
-      bp = packBuf(2 + (s % 2), nb);
       J.forEach((j, jj) => {
         let ro = 0;
         for (const k of ks) {
-          withTiles([B], [k, j], (t) => bp!.set(t, bOff[jj] + ro * colsOf(j)));
+          withTiles([B], [k, j], (t) => bp.set(t, bOff[jj] + ro * colsOf(j)));
           ro += widthOf(k);
         }
       });
     }
-    const both = Promise.all([
-      row.size > 1 ? enqueue(row, () => row.bcast(ap ?? null, qa)) : ap,
-      col.size > 1 ? enqueue(col, () => col.bcast(bp ?? null, pb)) : bp,
+    const got = Promise.all([
+      row.size > 1 ? enqueue(row, () => row.bcast(ap, qa, { into: ap })) : ap,
+      col.size > 1 ? enqueue(col, () => col.bcast(bp, pb, { into: bp })) : bp,
     ]);
-    const received: FloatArray[] = [];
-    const got = both.then(([a, b]) => {
-      for (const [x, mine] of [[a, ap], [b, bp]] as const) if (x && x !== mine) received.push(x);
-      return [a as FloatArray, b as FloatArray];
-    });
     return {
       kc,
-      owned: [ap, bp].filter((x): x is FloatArray => x !== undefined),
-      received,
+      owned: [ap, bp],
       pins: [],
       a: observed(I.map((_, ii) => got.then(([a]) => ({ data: a, offset: aOff[ii], ld: kc })))),
       b: observed(J.map((j, jj) => got.then(([, b]) => ({ data: b, offset: bOff[jj], ld: colsOf(j) })))),
       settled: observed([got])[0],
     };
   };
-  const fetch = (ks: number[], s: number): Panel => (ks.length === 1 ? fetchTiles(ks[0]) : fetchPacked(ks, s));
+  const fetch = (ks: number[], s: number): Panel => {
+    const set = prefetch ? s % 2 : 0;
+    return ks.length === 1 ? fetchTiles(ks[0], set) : fetchPacked(ks, set);
+  };
 
   // The next step's panels are fetched while this step's GEMMs run when two steps' panels fit in half of this
   // rank's share of A, B and C; otherwise each step fetches its own (no overlap, but memory stays bounded).
@@ -308,15 +306,16 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
     } finally {
       // A failed step still lets its sends finish reading the pinned tiles before the pins go.
       await panel.settled.catch(() => undefined);
-      // Panels are dropped (device copies too; received ones give their memory back at once); operand tiles
+      // The step's buffers lose their device copies (their host memory serves a later step); operand tiles
       // used directly lose their device copies and their pins.
       kernels.release(...panel.owned);
-      kernels.discard(...panel.received);
       kernels.release(...panel.pins.map((p) => p.data));
       for (const p of panel.pins) p.release();
     }
     if (!prefetch) ahead();
   }
+  // Nothing reads the buffers any more: their memory goes back now rather than when V8 collects them.
+  kernels.discard(...buffers.values());
 }
 
 /** This rank's tile `index` of X, pinned in memory until released (a bug if the rank does not own it). */

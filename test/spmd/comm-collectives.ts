@@ -73,6 +73,18 @@ const root = size - 1;
 const big = await comm.bcast(rank === root ? data(7, N) : undefined, root);
 assert.ok(big instanceof Float64Array && big.length === N);
 for (let i = 0; i < N; i++) if (big[i] !== val(7, i)) assert.fail(`bcast 64 MiB: element ${i} is ${big[i]}`);
+// Into a given array (the shared-memory path on one host, the chain or tree elsewhere), twice into the same one;
+// a wrong length fails on its own rank only.
+const into = new Float64Array(N / 8);
+for (const seed of [3, 4]) {
+  const got = (await comm.bcast(rank === root ? data(seed, N / 8) : undefined, root, { into }))!;
+  if (rank !== root) assert.equal(got, into, 'bcast into: the given array comes back');
+  for (let i = 0; i < N / 8; i++) if (got[i] !== val(seed, i)) assert.fail(`bcast into: element ${i} is ${got[i]}`);
+}
+const short = await comm.bcast(rank === root ? data(5, N / 8) : undefined, root, { into: new Float64Array(N / 8 - 1) })
+  .then(() => undefined, (e: Error) => e);
+if (rank === root) assert.equal(short, undefined, 'the root ignores into');
+else assert.match(String(short), /into is Float64Array\(1048575\) but the root broadcast Float64Array\(1048576\)/);
 
 // Sub-communicators: even and odd ranks reduce among themselves.
 const sub = (await comm.split(rank % 2))!;

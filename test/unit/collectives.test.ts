@@ -63,6 +63,33 @@ for (const [mode, overrides] of MODES) {
         }
       });
 
+      it(`bcast into a given array from every root at ${p} ranks; a mismatched one fails on its rank only`, async () => {
+        const payload = data(7, 37);
+        for (let root = 0; root < p; root++) {
+          const world = new FakeWorld(p, { jitter: 2 });
+          const into = Array.from({ length: p }, () => new Float64Array(37).fill(-99));
+          const got = await runWorld(world, (ch) => bcast(ch, ch.rank === root ? payload : undefined, root, into[ch.rank]));
+          got.forEach((g, r) => {
+            assert.equal(g, r === root ? payload : into[r], `root ${root} rank ${r}: the array given`);
+            assert.deepEqual(plain(g), plain(payload), `root ${root} rank ${r}`);
+          });
+          assert.deepEqual(plain(into[root]), new Array(37).fill(-99), 'the root keeps its own value; its into is untouched');
+          assert.deepEqual(world.leftovers(), []);
+        }
+        if (p === 1) return;
+        // Rank 1 passes a wrong length, rank 0 (the root) a wrong type (ignored there): only rank 1 fails,
+        // after the broadcast completed everywhere.
+        const world = new FakeWorld(p, { jitter: 2 });
+        const got = await runWorld(world, (ch) => bcast(ch, ch.rank === 0 ? payload : undefined, 0,
+          ch.rank === 1 ? new Float64Array(36) : ch.rank === 0 ? new Int32Array(37) : new Float64Array(37))
+          .then((v) => ({ v }), (e: unknown) => ({ e })));
+        got.forEach((g, r) => {
+          if (r === 1) assert.match(String((g as { e: Error }).e), /CommError.*into is Float64Array\(36\) but the root broadcast Float64Array\(37\)/);
+          else assert.deepEqual(plain((g as { v: unknown }).v), plain(payload), `rank ${r}`);
+        });
+        assert.deepEqual(world.leftovers(), []);
+      });
+
       it(`reduce to every root at ${p} ranks with every op, numbers and typed arrays`, async () => {
         for (let root = 0; root < p; root++) {
           for (const [op, f] of OPS) {

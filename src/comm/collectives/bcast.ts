@@ -1,11 +1,11 @@
 // Broadcast: a binomial tree for small values and any msgpack value; for large typed arrays the root's shared
 // segment when all ranks share a host, else on 3+ ranks a pipelined chain (about n/bandwidth plus one segment per hop).
 
-import { ProtocolError, type ErrorContext } from '../../errors.js';
+import { CommError, ProtocolError, type ErrorContext } from '../../errors.js';
 import type { Channel } from '../channel.js';
 import { isTypedArray, type TypedArray } from '../reduce-ops.js';
 import { shmBcastFetch, shmBcastPublish, shmEligible } from './shm.js';
-import { ctorByName, expectTyped, mod, Outbox, segments, tuning } from './util.js';
+import { ctorByName, expectTyped, intoIf, mod, Outbox, segments, tuning } from './util.js';
 
 // Only the root knows the value, so the tree carries an envelope saying what follows: a typed array travels
 // bare (raw frames, zero copy); anything else as [SMALL, value]; a large typed array as [CHAIN, type, length], or
@@ -16,7 +16,8 @@ const CHAIN = 1;
 const SHM = 2;
 const PROBE = 3;
 
-export async function bcast<T>(ch: Channel, value: T, root: number, ctx: ErrorContext): Promise<T> {
+/** `into` (non-roots only): where the root's typed array lands, when it has that type and length. */
+export async function bcast<T>(ch: Channel, value: T, root: number, ctx: ErrorContext, into?: TypedArray): Promise<T> {
   const p = ch.size, r = ch.rank;
   if (p === 1) return value;
   const vr = mod(r - root, p);
@@ -49,21 +50,33 @@ export async function bcast<T>(ch: Channel, value: T, root: number, ctx: ErrorCo
   if (isTypedArray(msg)) result = msg;
   else if (Array.isArray(msg) && msg[0] === SHM) {
     if (published) published.rest(box);
-    result = vr === 0 ? value : await shmBcastFetch(ch, msg.slice(1), root, ctx);
+    result = vr === 0 ? value : await shmBcastFetch(ch, msg.slice(1), root, ctx, into);
   } else if (Array.isArray(msg) && msg[0] === PROBE && ch.local) {
     await box.flush();
     await ch.local.usable(ch);
-    return bcast(ch, value, root, ctx);
+    return bcast(ch, value, root, ctx, into);
   } else if (Array.isArray(msg) && msg[0] === SMALL) result = msg[1];
   else if (Array.isArray(msg) && msg[0] === CHAIN) {
-    result = await chain(ch, vr === 0 ? (value as TypedArray) : undefined, msg, root, ctx, box);
+    result = await chain(ch, vr === 0 ? (value as TypedArray) : undefined, msg, root, ctx, box, into);
   } else {
     // Only a rank running other code (or another version) sends something else.
     throw new ProtocolError(`malformed bcast envelope ${String(JSON.stringify(msg)).slice(0, 80)}`, ctx);
   }
   await box.flush();
   await published?.finish();
-  return result as T;
+  // Checked only now: a rank whose `into` does not fit still passed the value on and released the root.
+  return (into ? land(into, result, root, ctx) : result) as T;
+}
+
+/** The received value in `into`: the array itself when it was received there, else copied in if it fits. */
+function land(into: TypedArray, got: unknown, root: number, ctx: ErrorContext): TypedArray {
+  if (got === into) return into;
+  if (isTypedArray(got) && intoIf(into, got.constructor, got.length)) {
+    (into as Float64Array).set(got as Float64Array);
+    return into;
+  }
+  const what = isTypedArray(got) ? `${got.constructor.name}(${got.length})` : typeof got;
+  throw new CommError(`into is ${into.constructor.name}(${into.length}) but the root broadcast ${what}`, { ...ctx, peer: root });
 }
 
 /**
@@ -72,6 +85,7 @@ export async function bcast<T>(ch: Channel, value: T, root: number, ctx: ErrorCo
  */
 async function chain(
   ch: Channel, x: TypedArray | undefined, header: unknown[], root: number, ctx: ErrorContext, box: Outbox,
+  into?: TypedArray,
 ): Promise<TypedArray> {
   const p = ch.size, vr = mod(ch.rank - root, p);
   const ctor = ctorByName(header[1], ctx);
@@ -87,8 +101,8 @@ async function chain(
     for (const [a, b] of segs) box.post(x.subarray(a, b), next);
     return x;
   }
-  // One segment: the received buffer is the result, no copy. Several: assemble them.
-  const out = segs.length === 1 ? undefined : new ctor(n);
+  // One segment: the received buffer is the result, no copy. Several: assemble them (in `into` if it fits).
+  const out = segs.length === 1 ? undefined : intoIf(into, ctor, n) ?? new ctor(n);
   let only: TypedArray | undefined;
   for (const [a, b] of segs) {
     const got = expectTyped(await ch.recv(prev), ctor, b - a, ctx, prev);

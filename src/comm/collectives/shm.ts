@@ -5,7 +5,7 @@ import { CommError, type ErrorContext } from '../../errors.js';
 import type { Channel } from '../channel.js';
 import { isTypedArray, type ReduceOp, type TypedArray } from '../reduce-ops.js';
 import { acquire, combineFast, discard, freshArray, HEADER_BYTES, mapPeer, release, type OwnSegment, type SegmentDesc } from '../shm.js';
-import { chunk, ctorByName, Outbox, peersOf, tuning } from './util.js';
+import { chunk, ctorByName, intoIf, Outbox, peersOf, tuning } from './util.js';
 
 type ViewCtor = (new (buffer: ArrayBuffer, byteOffset: number, length: number) => TypedArray) & (new (n: number) => TypedArray);
 const align = (bytes: number): number => Math.ceil(bytes / 64) * 64;
@@ -147,7 +147,9 @@ export async function shmBcastPublish(ch: Channel, x: TypedArray): Promise<ShmBc
  * A non-root's side of a shared-memory bcast: the root's array copied out of its segment block by block, each
  * once the root says it has landed; then the root is told.
  */
-export async function shmBcastFetch(ch: Channel, envelope: unknown[], root: number, ctx: ErrorContext): Promise<TypedArray> {
+export async function shmBcastFetch(
+  ch: Channel, envelope: unknown[], root: number, ctx: ErrorContext, into?: TypedArray,
+): Promise<TypedArray> {
   const ctor = ctorByName(envelope[0], ctx) as ViewCtor;
   const [, n, desc, step] = envelope;
   const count = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
@@ -156,7 +158,8 @@ export async function shmBcastFetch(ch: Channel, envelope: unknown[], root: numb
   }
   const buf = await mapPeer(desc, { ...ctx, peer: root });
   const src = new ctor(buf, HEADER_BYTES, n);
-  const out = freshArray(ctor, n);
+  // Straight into the caller's array when it has the type and length (else the caller reports the mismatch).
+  const out = intoIf(into, ctor, n) ?? freshArray(ctor, n);
   for (let a = 0, k = 0; a < n; a += step, k++) {
     if (k > 0) {
       const got = await ch.recv(root);

@@ -96,6 +96,11 @@ export function ctorByName(name: unknown, ctx: ErrorContext): TypedCtor {
 }
 
 /** The received message must be a typed array of the same type as `like` and `length` elements. */
+/** `into` when it is an array of `ctor` with `length` elements (where a broadcast may land), else undefined. */
+export function intoIf(into: TypedArray | undefined, ctor: unknown, length: number): TypedArray | undefined {
+  return into && into.constructor === ctor && into.length === length ? into : undefined;
+}
+
 export function expectTyped(got: unknown, ctor: TypedCtor, length: number, ctx: ErrorContext, peer: number): TypedArray {
   if (isTypedArray(got) && got.constructor === ctor && got.length === length) return got;
   const what = isTypedArray(got) ? `${got.constructor.name}(${got.length})` : typeof got;
