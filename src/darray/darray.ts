@@ -68,10 +68,11 @@ export class DArray {
    * This rank's tile at `index`, kept in memory until `release()`; undefined if not owned. Code that holds
    * a tile across awaits under a memory limit (a kernel in flight) uses this instead of `tile()`: after
    * release the tile may spill at once, while an array from `tile()` stays until it is garbage collected.
-   * Do not use `data` after release.
+   * Do not use `data` after release. `overwrite`: the caller writes every element of the tile before reading
+   * any, so a tile not yet in memory need not be zeroed first.
    */
-  pinTile(index: number[]): { data: TypedArray; release: () => void } | undefined {
-    if (this.tiles instanceof TileMap) return this.tiles.pin(tileKey(index));
+  pinTile(index: number[], opts: { overwrite?: boolean } = {}): { data: TypedArray; release: () => void } | undefined {
+    if (this.tiles instanceof TileMap) return this.tiles.pin(tileKey(index), opts.overwrite);
     const data = this.tiles.get(tileKey(index));
     return data && { data, release: () => undefined };
   }

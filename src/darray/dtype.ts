@@ -22,6 +22,16 @@ export function allocate(dtype: Dtype, length: number): TypedArray {
   return new CTORS[dtype](length);
 }
 
+/**
+ * A typed array of `length` elements of `dtype` whose contents are whatever its memory held: for a tile that its
+ * first user overwrites whole before reading. A large zeroed array costs calloc's memset (or a page fault per
+ * page) on the allocating thread, which for tiles is the JS thread that schedules the kernels.
+ */
+export function allocateUninitialized(dtype: Dtype, length: number): TypedArray {
+  const bytes = Buffer.allocUnsafeSlow(length * CTORS[dtype].BYTES_PER_ELEMENT); // its own ArrayBuffer, offset 0
+  return new CTORS[dtype](bytes.buffer, bytes.byteOffset, length);
+}
+
 /** The dtype a typed array stores, or undefined for any other array type. */
 export function dtypeOf(a: unknown): Dtype | undefined {
   if (a instanceof Float64Array) return 'float64';

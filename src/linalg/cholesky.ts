@@ -134,10 +134,12 @@ async function factor(A: DArray, L: DArray, comm: DArray['comm']): Promise<numbe
    * Spawns `kernel` on this rank's tile (i, j) of L after the kernels already spawned on it, reading the final
    * panel tiles `reads`. It is skipped (and the tile carries the failure on) when an input comes from a failed
    * step. This rank's tiles are pinned only while the kernel runs (see TilePins for where the result lives
-   * afterwards on the OpenCL backend).
+   * afterwards on the OpenCL backend). `counted`: the kernel counts towards progress; `overwrites`: it writes
+   * all of tile (i, j) before reading any of it.
    */
   const spawn = (key: Priority, i: number, j: number, reads: [number, number][],
-    kernel: (t: FloatArray, ops: FloatArray[]) => Promise<void> | void, counted = true): Promise<unknown> => {
+    kernel: (t: FloatArray, ops: FloatArray[]) => Promise<void> | void,
+    { counted = true, overwrites = false } = {}): Promise<unknown> => {
     const inputs = reads.map(([r, c]) => operand(r, c));
     const run = Promise.all([current(i, j), ...inputs]).then(async ([prev, ...ops]) => {
       try {
@@ -145,12 +147,12 @@ async function factor(A: DArray, L: DArray, comm: DArray['comm']): Promise<numbe
         if (bad) return fail(bad);
         await queue.submit(key, async () => {
           const held: (readonly [number, number])[] = [];
-          const use = (r: number, c: number): FloatArray => {
+          const use = (r: number, c: number, overwrite = false): FloatArray => {
             held.push([r, c]);
-            return pins.acquire([r, c]);
+            return pins.acquire([r, c], overwrite);
           };
           try {
-            const t = use(i, j);
+            const t = use(i, j, overwrites);
             await kernel(t, (ops as Operand[]).map((o) => (isTile(o as Mail) ? o as FloatArray : use(o[0], o[1]))));
             await pins.settle(t);
           } finally {
@@ -209,7 +211,7 @@ async function factor(A: DArray, L: DArray, comm: DArray['comm']): Promise<numbe
       } finally {
         a.release();
       }
-    }, false);
+    }, { counted: false, overwrites: true });
   }
 
   for (let k = 0; k < nt; k++) {

@@ -104,8 +104,8 @@ export function allocLike(like: FloatArray | 'float64' | 'float32', n: number): 
 }
 
 /** Pins tile `index` of X (it stays in memory until `release`). */
-export function pinned(X: DArray, index: number[]): { data: FloatArray; release: () => void } {
-  const p = X.pinTile(index);
+export function pinned(X: DArray, index: number[], overwrite = false): { data: FloatArray; release: () => void } {
+  const p = X.pinTile(index, { overwrite });
   if (!p) throw new Error(`rank ${X.comm.rank}: tile [${index}] is not local (internal error)`);
   return p as { data: FloatArray; release: () => void };
 }
@@ -143,12 +143,12 @@ export class TilePins {
 
   constructor(private readonly A: DArray) {}
 
-  /** The tile's array, in memory until the matching drop. */
-  acquire(index: readonly number[]): FloatArray {
+  /** The tile's array, in memory until the matching drop; `overwrite` as for DArray.pinTile. */
+  acquire(index: readonly number[], overwrite = false): FloatArray {
     const key = index.join(',');
     let p = this.pins.get(key);
     if (!p) {
-      p = { ...pinned(this.A, [...index]), users: 0 };
+      p = { ...pinned(this.A, [...index], overwrite), users: 0 };
       this.pins.set(key, p);
       if (this.resident) this.kept.add(p.data);
     }

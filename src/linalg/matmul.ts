@@ -111,8 +111,8 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
   const widthOf = (k: number) => tileShape(A.shape, A.blockSize, [0, k])[1];
   // A kernel's C tile is pinned only while the kernel runs, and brought home (OpenCL) before the pin goes, so
   // under a memory limit it can spill between steps without a stale host copy.
-  const onC = (i: number, j: number, fn: (c: FloatArray) => Promise<void>) => async (): Promise<void> => {
-    const pin = pinned(C, [i, j]);
+  const onC = (i: number, j: number, fn: (c: FloatArray) => Promise<void>, overwrite = false) => async (): Promise<void> => {
+    const pin = pinned(C, [i, j], overwrite);
     const c = pin.data as FloatArray;
     try {
       await fn(c);
@@ -297,8 +297,9 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
     I.forEach((i, ii) => J.forEach((j, jj) => {
       const mi = rowsOf(i);
       const nj = colsOf(j);
+      // With beta = 0 the first step's GEMM writes C without reading it: a C tile not yet in memory comes unzeroed.
       jobs.push(Promise.all([panel.a[ii], panel.b[jj]]).then(([a, b]) => queue.submit([s], onC(i, j, (c) =>
-        kernels.gemm(false, false, mi, nj, panel.kc, alpha, a, b, b0, { data: c, ld: nj })))));
+        kernels.gemm(false, false, mi, nj, panel.kc, alpha, a, b, b0, { data: c, ld: nj }), b0 === 0))));
     }));
     try {
       await Promise.all(jobs);

@@ -103,6 +103,24 @@ describe('io: tile store', function () {
     m.borrow('0', (t) => assert.ok(t.every((x) => x === 9)));
   });
 
+  it('a pin for overwriting gives a new tile memory of its own without zeroing it, and still restores a spilled one', () => {
+    const m = makeTiles(2);
+    const fresh = m.pin('0', true)!;
+    assert.ok(fresh.data instanceof Float64Array && fresh.data.length === N);
+    assert.equal(fresh.data.byteOffset, 0);
+    assert.equal(fresh.data.buffer.byteLength, TILE, 'not a slice of a shared pool');
+    fresh.data.fill(3);
+    fresh.release();
+    m.borrow('0', (t) => assert.ok(t.every((x) => x === 3)));
+    setMemoryLimit(TILE);
+    m.borrow('1', (t) => t.fill(5));
+    m.borrow('0', () => undefined);  // tile 1 spills to make room
+    assert.equal(m.entry('1')!.state, 'spilled');
+    const back = m.pin('1', true)!;
+    assert.ok(back.data.every((x) => x === 5), 'a spilled tile comes back with its contents');
+    back.release();
+  });
+
   it('lowering the limit spills at once; lifting it lets tiles stay', () => {
     const m = makeTiles(4);
     for (let k = 0; k < 4; k++) m.borrow(String(k), (t) => t.fill(k + 1));

@@ -38,9 +38,9 @@ export class TileMap extends Map<string, TypedArray> {
   }
 
   /** Pins the tile in memory and returns the store's array with its release (see TileStore.pin). */
-  pin(key: string): { data: TypedArray; release: () => void } | undefined {
+  pin(key: string, overwrite = false): { data: TypedArray; release: () => void } | undefined {
     const e = this.store.get(key);
-    return e && tileStore.pin(e);
+    return e && tileStore.pin(e, overwrite);
   }
 
   override get(key: string): TypedArray | undefined {

@@ -4,7 +4,7 @@
 
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { allocate, type Dtype, type TypedArray } from '../dtype.js';
+import { allocate, allocateUninitialized, type Dtype, type TypedArray } from '../dtype.js';
 import { memoryLimit, onLimitChange } from './limit.js';
 import { SpillError, SpillFiles } from './spill-files.js';
 
@@ -111,10 +111,11 @@ export class TileStore {
   /**
    * The store's own array of the tile, kept in memory until `release()` is called (once); after that the
    * caller must not touch the array. For async code (a kernel in flight): unlike a handed-out array, the
-   * tile can spill right after release, without waiting for a garbage collection.
+   * tile can spill right after release, without waiting for a garbage collection. `overwrite`: the caller
+   * writes every element before reading any (a tile not yet in memory then comes unzeroed).
    */
-  pin(e: TileEntry): { data: TypedArray; release: () => void } {
-    if (!e.data) this.materialise(e);
+  pin(e: TileEntry, overwrite = false): { data: TypedArray; release: () => void } {
+    if (!e.data) this.materialise(e, overwrite);
     else this.touch(e);
     e.pins++;
     let done = false;
@@ -185,9 +186,10 @@ export class TileStore {
     this.counts.spills++;
   }
 
-  private materialise(e: TileEntry): void {
+  /** `overwrite`: the caller writes every element before reading any, so a tile of zeros need not be zeroed. */
+  private materialise(e: TileEntry, overwrite = false): void {
     this.makeRoom(e);
-    const data = allocate(e.dtype, e.length);
+    const data = overwrite && !e.spill && !e.source ? allocateUninitialized(e.dtype, e.length) : allocate(e.dtype, e.length);
     if (e.spill) {
       this.files.read(e.spill, data);
       this.files.remove(e.spill, e.bytes);
