@@ -150,18 +150,19 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
   for (const ks of classes.values()) for (let s = 0; s < ks.length; s += perStep) steps.push(ks.slice(s, s + perStep));
   steps.sort((a, b) => a[0] - b[0]);
 
-  // Packed panels and the tiles other ranks broadcast land in buffers kept for the whole product, one set per
-  // step parity when the next step is fetched ahead (step s + 2 fetches only after step s's GEMMs and broadcasts
-  // are done, so a buffer is never rewritten while in use), else one set: no step allocates, so none pays for
-  // fresh memory's zero-fill and page faults, nor leaves V8 garbage to collect.
-  const buffers = new Map<string, FloatArray>();
-  const buffer = (key: string, len: number): FloatArray => {
-    const have = buffers.get(key);
-    if (have && have.length >= len) return have.subarray(0, len);
-    const fresh = allocLike(A.dtype as 'float64' | 'float32', len);
-    buffers.set(key, fresh);
-    return fresh;
+  // Packed panels and the tiles other ranks broadcast land in buffers that a step takes from this pool and
+  // gives back once its GEMMs and broadcasts are over, for a later step to reuse: no step allocates (so none pays
+  // for fresh memory's zero-fill and page faults, nor leaves V8 garbage to collect), and the pool holds no more
+  // than the steps in flight at once ever used.
+  const pool = new Map<number, FloatArray[]>();
+  const take = (len: number): FloatArray => pool.get(len)?.pop() ?? allocLike(A.dtype as 'float64' | 'float32', len);
+  const giveBack = (bufs: FloatArray[]): void => {
+    for (const b of bufs) {
+      if (!pool.has(b.length)) pool.set(b.length, []);
+      pool.get(b.length)!.push(b);
+    }
   };
+
   // One step's operands: op A rows (one Mat per local tile row) and B columns (one per local tile column), each
   // ready when its promise settles; `owned`: this rank's buffers that the step used (packed or received panels);
   // `settled`: every send and receive of the step is over.
@@ -191,7 +192,7 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
    * (column) shares, one at a time per communicator; each GEMM starts as soon as its two tiles are there. No
    * panel buffer exists on the root; the others receive each tile into a buffer kept for it.
    */
-  const fetchTiles = (k: number, set: number): Panel => {
+  const fetchTiles = (k: number): Panel => {
     const pins: Panel['pins'] = [];
     const owned: FloatArray[] = [];
     const chains: Promise<unknown>[] = [];
@@ -209,7 +210,7 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
           return Promise.resolve({ data, ld: ld(n) });
         }
         const [rows, cols] = tileShape(X.shape, X.blockSize, index);
-        const into = buffer(`${set} ${X === A ? 'A' : 'B'} ${n}`, rows * cols);
+        const into = take(rows * cols);
         owned.push(into);
         const got = enqueue(c, () => c.bcast<FloatArray | null>(null, root, { into })).then((t) => ({ data: t!, ld: ld(n) }));
         chains.push(got);
@@ -224,7 +225,7 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
   };
 
   /** A step of several tiles: each root packs its tiles into one panel per operand and broadcasts it. */
-  const fetchPacked = (ks: number[], set: number): Panel => {
+  const fetchPacked = (ks: number[]): Panel => {
     const kc = ks.reduce((sum, k) => sum + widthOf(k), 0);
     const qa = ks[0] % pc;
     const pb = ks[0] % pr;
@@ -235,8 +236,8 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
     let nb = 0;
     for (const j of J) { bOff.push(nb); nb += kc * colsOf(j); }
     // The roots pack their tiles into these buffers; the other ranks receive the panels into them.
-    const ap = buffer(`${set} A`, na);
-    const bp = buffer(`${set} B`, nb);
+    const ap = take(na);
+    const bp = take(nb);
     if (q === qa) {
       I.forEach((i, ii) => {
         let co = 0;
@@ -272,10 +273,7 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
       settled: observed([got])[0],
     };
   };
-  const fetch = (ks: number[], s: number): Panel => {
-    const set = prefetch ? s % 2 : 0;
-    return ks.length === 1 ? fetchTiles(ks[0], set) : fetchPacked(ks, set);
-  };
+  const fetch = (ks: number[]): Panel => (ks.length === 1 ? fetchTiles(ks[0]) : fetchPacked(ks));
 
   // The next step's panels are fetched while this step's GEMMs run when two steps' panels fit in half of this
   // rank's share of A, B and C; otherwise each step fetches its own (no overlap, but memory stays bounded).
@@ -287,10 +285,10 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
   const prefetch = 2 * Math.max(...steps.map(panelElems)) <= shareElems / 2;
 
   const queue = new KernelQueue();
-  let next = fetch(steps[0], 0);
+  let next = fetch(steps[0]);
   for (let s = 0; s < steps.length; s++) {
     const panel = next;
-    const ahead = () => { if (s + 1 < steps.length) next = fetch(steps[s + 1], s + 1); };
+    const ahead = () => { if (s + 1 < steps.length) next = fetch(steps[s + 1]); };
     if (prefetch) ahead();
     const b0 = s === 0 ? (hasC ? beta : 0) : 1;
     const jobs: Promise<void>[] = [];
@@ -310,13 +308,14 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
       // The step's buffers lose their device copies (their host memory serves a later step); operand tiles
       // used directly lose their device copies and their pins.
       kernels.release(...panel.owned);
+      giveBack(panel.owned);
       kernels.release(...panel.pins.map((p) => p.data));
       for (const p of panel.pins) p.release();
     }
     if (!prefetch) ahead();
   }
   // Nothing reads the buffers any more: their memory goes back now rather than when V8 collects them.
-  kernels.discard(...buffers.values());
+  kernels.discard(...[...pool.values()].flat());
 }
 
 /** This rank's tile `index` of X, pinned in memory until released (a bug if the rank does not own it). */
