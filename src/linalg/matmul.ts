@@ -151,9 +151,9 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
   steps.sort((a, b) => a[0] - b[0]);
 
   // Packed panels and the tiles other ranks broadcast land in buffers that a step takes from this pool and
-  // gives back once its GEMMs and broadcasts are over, for a later step to reuse: no step allocates (so none pays
-  // for fresh memory's zero-fill and page faults, nor leaves V8 garbage to collect), and the pool holds no more
-  // than the steps in flight at once ever used.
+  // gives back once its GEMMs and broadcasts are over, for a later step to reuse: after the first steps nothing
+  // is allocated (no fresh memory's zero-fill and page faults, no garbage for V8), and the pool never holds more
+  // than the steps in flight at once used.
   const pool = new Map<number, FloatArray[]>();
   const take = (len: number): FloatArray => pool.get(len)?.pop() ?? allocLike(A.dtype as 'float64' | 'float32', len);
   const giveBack = (bufs: FloatArray[]): void => {
@@ -190,7 +190,7 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
    * A one-tile step needs no packing: the root's GEMMs read its own tiles at once while it sends them, and the
    * others receive them one broadcast per tile, in the order of the tile rows (columns) every rank of the row
    * (column) shares, one at a time per communicator; each GEMM starts as soon as its two tiles are there. No
-   * panel buffer exists on the root; the others receive each tile into a buffer kept for it.
+   * panel buffer exists on the root; the others receive each tile into a buffer from the pool.
    */
   const fetchTiles = (k: number): Panel => {
     const pins: Panel['pins'] = [];
