@@ -61,6 +61,12 @@ class Args {
     a.length = ta.ElementLength();
     return a;
   }
+  // Array at i holding at least n elements (the vector of a level-1 BLAS call of length n).
+  Arr Vector(size_t i, int n) const {
+    Arr v = Array(i);
+    if (v.length < static_cast<size_t>(n)) Fail("n exceeds an array's length");
+    return v;
+  }
   Napi::Int32Array Int32(size_t i) const {
     if (!info_[i].IsTypedArray() || info_[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
       Fail("argument " + std::to_string(i) + " must be an Int32Array");

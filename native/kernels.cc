@@ -219,9 +219,8 @@ Napi::Value Axpy(const Napi::CallbackInfo& info) {
   Args a(info, "axpy");
   int n = a.Int(0);
   double alpha = a.Num(1);
-  Arr x = a.Array(2), y = a.Array(3);
+  Arr x = a.Vector(2, n), y = a.Vector(3, n);
   a.SameDtype({x.dt, y.dt});
-  if (x.length < static_cast<size_t>(n) || y.length < static_cast<size_t>(n)) a.Fail("n exceeds an array's length");
   bool f64 = x.dt == Dtype::kF64;
   auto fn = [=]() {
     return ByDtype(f64, [&](auto tag) {
@@ -239,8 +238,7 @@ Napi::Value Scal(const Napi::CallbackInfo& info) {
   Args a(info, "scal");
   int n = a.Int(0);
   double alpha = a.Num(1);
-  Arr x = a.Array(2);
-  if (x.length < static_cast<size_t>(n)) a.Fail("n exceeds the array's length");
+  Arr x = a.Vector(2, n);
   bool f64 = x.dt == Dtype::kF64;
   auto fn = [=]() {
     return ByDtype(f64, [&](auto tag) {
@@ -258,9 +256,8 @@ template <Mode M>
 Napi::Value Copy(const Napi::CallbackInfo& info) {
   Args a(info, "copy");
   int n = a.Int(0);
-  Arr x = a.Array(1), y = a.Array(2);
+  Arr x = a.Vector(1, n), y = a.Vector(2, n);
   a.SameDtype({x.dt, y.dt});
-  if (x.length < static_cast<size_t>(n) || y.length < static_cast<size_t>(n)) a.Fail("n exceeds an array's length");
   bool f64 = x.dt == Dtype::kF64;
   auto fn = [=]() {
     Status s = HostFirst<M>({ToTile(x), ToTile(y)});
