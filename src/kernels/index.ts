@@ -248,7 +248,6 @@ export async function axpy(n: number, alpha: number, x: FloatArray, y: FloatArra
   await launch(op, 'axpy', [n, alpha, x, y], [y, x], true);
 }
 
-/** x[0..n) *= alpha. */
 /** y = x (n elements) on the host, off the JS thread: a large copy that would otherwise hold up the event loop. */
 export async function copy(n: number, x: FloatArray, y: FloatArray): Promise<void> {
   const op = 'copy';
@@ -258,6 +257,7 @@ export async function copy(n: number, x: FloatArray, y: FloatArray): Promise<voi
   await launch(op, 'copy', [n, x, y], [y, x], false);
 }
 
+/** x[0..n) *= alpha. */
 export async function scal(n: number, alpha: number, x: FloatArray): Promise<void> {
   const op = 'scal';
   checkDim(op, 'n', n), checkScalar(op, 'alpha', alpha), checkArray(op, 'x', x, n);

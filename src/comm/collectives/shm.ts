@@ -126,9 +126,10 @@ export async function shmBcastPublish(ch: Channel, x: TypedArray): Promise<ShmBc
   const step = Math.max(1, Math.floor(tuning.segmentBytes / x.BYTES_PER_ELEMENT));
   put(dst, x.subarray(0, step));
   const rest = (box: Outbox): void => {
+    const peers = peersOf(ch);
     for (let a = step, k = 1; a < x.length; a += step, k++) {
       put(dst, x.subarray(a, a + step), a);
-      for (const q of peersOf(ch)) box.post(k, q);
+      for (const q of peers) box.post(k, q);
     }
   };
   const finish = async (): Promise<void> => {
