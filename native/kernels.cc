@@ -135,16 +135,6 @@ Napi::Value Trtri(const Napi::CallbackInfo& info) {
   return HostInPlace<M>(info, "trtri", A, [=](auto* p, int ld) { return cpu::Trtri(lower, unit, n, p, ld); });
 }
 
-// Zeroes the triangle of an n x n row-major matrix that a lower (or upper) triangular one does not use.
-template <class T>
-void ZeroOtherTriangle(bool lower, int n, T* a, int lda) {
-  for (int i = 0; i < n; ++i) {
-    T* row = a + static_cast<size_t>(i) * lda;
-    if (lower) std::fill(row + i + 1, row + n, T(0));
-    else std::fill(row, row + i, T(0));
-  }
-}
-
 // potrfInv(lower, n, A, X): A = L, the Cholesky factor, and X = L^-1, both with the other triangle zero, on the
 // host. The diagonal step of a tiled Cholesky as one call, so nothing runs between its two halves.
 template <Mode M>
@@ -161,14 +151,7 @@ Napi::Value PotrfInv(const Napi::CallbackInfo& info) {
     if (!s.ok()) return s;
     return ByDtype(f64, [&](auto tag) {
       using T = decltype(tag);
-      T* pa = A.ptr<T>();
-      T* px = X.ptr<T>();
-      Status st = cpu::Potrf<T>(lower, n, pa, A.ld);
-      if (!st.ok()) return st;
-      ZeroOtherTriangle(lower, n, pa, A.ld);
-      for (int i = 0; i < n; ++i) std::copy(pa + static_cast<size_t>(i) * A.ld, pa + static_cast<size_t>(i) * A.ld + n,
-                                            px + static_cast<size_t>(i) * X.ld);
-      return cpu::Trtri<T>(lower, false, n, px, X.ld);
+      return cpu::PotrfInv<T>(lower, n, A.ptr<T>(), A.ld, X.ptr<T>(), X.ld);
     });
   };
   return Launch(info.Env(), M == Mode::kSync, "potrfInv", fn, {A.arr.obj, X.arr.obj});

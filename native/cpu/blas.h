@@ -27,6 +27,10 @@ Status Potrf(bool lower, int n, T* a, int lda);
 // In-place inverse of a triangular matrix (LAPACK trtri); Singular when a diagonal entry is exactly zero.
 template <class T>
 Status Trtri(bool lower, bool unitDiag, int n, T* a, int lda);
+// The Cholesky factor of A in place and its inverse in X (both n x n, the other triangle zeroed): the diagonal
+// step of a tiled Cholesky. NotPd names the first failing column.
+template <class T>
+Status PotrfInv(bool lower, int n, T* a, int lda, T* x, int ldx);
 // ipiv: min(m, n) entries, 0-based: row i was swapped with row ipiv[i].
 template <class T>
 Status Getrf(int m, int n, T* a, int lda, int* ipiv);

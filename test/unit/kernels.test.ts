@@ -196,19 +196,37 @@ export function defineKernelSuite(backend: 'cpu' | 'opencl', dtypes: Dtype[], o:
         }
       }
 
+      // Sizes above 128 take the recursive path (halves joined by TRMMs and a SYRK), below it LAPACK's.
       for (const n of o.sizes) {
-        it(`potrfInv n=${n}: the factor and its inverse, other triangles zero`, async () => {
-          const A = spdTile(dtype, n, r);
-          const X = tile(dtype, n, n, () => 9);
-          const E = clone(A);
-          await K.potrfInv('L', n, A, X);
-          R.potrf('L', n, E);
-          const off = E.offset ?? 0;
-          for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) E.data[off + i * E.ld + j] = 0;
-          const EX = { data: E.data.slice(), offset: X.offset, ld: X.ld };
-          R.trtri('L', 'N', n, EX);
-          close(A.data, E.data, dtype, n, 'potrfInv factor');
-          close(X.data, EX.data, dtype, n * 4, 'potrfInv inverse');
+        for (const uplo of ['L', 'U'] as const) {
+          it(`potrfInv n=${n} uplo=${uplo}: the factor and its inverse, other triangles zero`, async () => {
+            const A = spdTile(dtype, n, r);
+            const X = tile(dtype, n, n, () => 9);
+            const E = clone(A);
+            await K.potrfInv(uplo, n, A, X);
+            R.potrf(uplo, n, E);
+            const off = E.offset ?? 0;
+            for (let i = 0; i < n; i++) {
+              for (let j = i + 1; j < n; j++) E.data[off + (uplo === 'L' ? i * E.ld + j : j * E.ld + i)] = 0;
+            }
+            const EX = { data: E.data.slice(), offset: X.offset, ld: X.ld };
+            R.trtri(uplo, 'N', n, EX);
+            close(A.data, E.data, dtype, n, 'potrfInv factor');
+            close(X.data, EX.data, dtype, n * 4, 'potrfInv inverse');
+          });
+        }
+      }
+
+      for (const [n, bad] of [[17, 9], [300, 9], [300, 211]]) {
+        it(`potrfInv n=${n} of a non-SPD tile names the failing column ${bad}`, async () => {
+          for (const uplo of ['L', 'U'] as const) {
+            const A = spdTile(dtype, n, r);
+            A.data[(A.offset ?? 0) + bad * A.ld + bad] = -1;
+            const X = tile(dtype, n, n, () => 0);
+            const err = await K.potrfInv(uplo, n, A, X).then(() => undefined, (e: unknown) => e);
+            assert.equal((err as Error)?.name, 'NotPositiveDefiniteError', uplo);
+            assert.equal((err as { column: number }).column, bad, uplo);
+          }
         });
       }
 
