@@ -192,7 +192,7 @@ export async function potrf(uplo: 'L' | 'U', n: number, A: Mat): Promise<void> {
 
 /**
  * The diagonal step of a tiled Cholesky in one call: A = L (potrf) and X = L^-1, both with the other triangle
- * zero. Host only. NotPositiveDefiniteError as potrf's (X is then untouched).
+ * zero. Host only. NotPositiveDefiniteError as potrf's (X's contents are then unspecified).
  */
 export async function potrfInv(uplo: 'L' | 'U', n: number, A: Mat, X: Mat): Promise<void> {
   const op = 'potrfInv';

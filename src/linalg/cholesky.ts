@@ -61,7 +61,7 @@ const isFailure = (x: unknown): x is Failure => typeof x === 'object' && x !== n
  * Factors A into L (lower tiles; L starts empty); returns the first failing global column this rank saw, or n.
  *
  * The panel TRSMs L(i, k) = A(i, k) L(k, k)^-T run as TRMMs by the inverse of the diagonal tile: its owner
- * computes L(k, k)^-1 once (LAPACK's trtri, in the same kernel as the POTRF) and sends it, in place of L(k, k),
+ * computes L(k, k)^-1 once (in the same kernel as the POTRF) and sends it, in place of L(k, k),
  * to the ranks that own the panel; OpenBLAS's TRMM runs at GEMM speed where its TRSM is several times slower.
  * The explicit inverse scales a panel tile's rounding error by at most cond(L(k, k)) <= sqrt(cond(A)), as in
  * MAGMA's and SLATE's tile TRSMs; for the matrices Cholesky is meant for (not near singular) the residual stays
