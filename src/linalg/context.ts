@@ -97,12 +97,6 @@ export function ownTile(A: DArray, index: number[], op: string): FloatArray {
   return t as FloatArray;
 }
 
-/** A zero-filled float array of the same type as `like`. */
-export function allocLike(like: FloatArray | 'float64' | 'float32', n: number): FloatArray {
-  const f32 = like === 'float32' || like instanceof Float32Array;
-  return f32 ? new Float32Array(n) : new Float64Array(n);
-}
-
 /** Pins tile `index` of X (it stays in memory until `release`). */
 export function pinned(X: DArray, index: number[], overwrite = false): { data: FloatArray; release: () => void } {
   const p = X.pinTile(index, { overwrite });

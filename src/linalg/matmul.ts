@@ -3,10 +3,11 @@
 // read through the tile store one at a time (pinned only while a kernel uses them), so a memory limit holds.
 import { type DArray, tileBreak, withTiles } from '../darray/darray.js';
 import { empty } from '../darray/factories.js';
+import { allocateUninitialized } from '../darray/dtype.js';
 import { gridCoords, tileCounts, tileShape } from '../darray/distribution.js';
 import * as kernels from '../kernels/index.js';
 import type { FloatArray, Mat } from '../kernels/index.js';
-import { allocLike, checkFloat, checkPair, gridComms, pinned, shapeError, syncStored } from './context.js';
+import { checkFloat, checkPair, gridComms, pinned, shapeError, syncStored } from './context.js';
 import { KernelQueue } from './scheduler.js';
 import { sameLayout, toLayout } from './layout.js';
 
@@ -155,7 +156,8 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
   // is allocated (no fresh memory's zero-fill and page faults, no garbage for V8), and the pool never holds more
   // than the steps in flight at once used.
   const pool = new Map<number, FloatArray[]>();
-  const take = (len: number): FloatArray => pool.get(len)?.pop() ?? allocLike(A.dtype as 'float64' | 'float32', len);
+  // A buffer is overwritten whole (packed, or received) before anything reads it, so it is not zero-filled.
+  const take = (len: number): FloatArray => pool.get(len)?.pop() ?? (allocateUninitialized(A.dtype, len) as FloatArray);
   const giveBack = (bufs: FloatArray[]): void => {
     for (const b of bufs) {
       if (!pool.has(b.length)) pool.set(b.length, []);
