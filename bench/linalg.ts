@@ -93,9 +93,12 @@ async function ranks(op: string, n: number, b: number): Promise<void> {
     ? [await da.rand(comm, [n, n], { seed: 1, ...opts }), await da.rand(comm, [n, n], { seed: 2, ...opts })]
     : [await da.fromFunction(comm, [n, n], spd(n), opts)];
   const share = (k: number) => (k * n * n * 8) / comm.size;
-  // Warm up on a small matrix first: the addon, OpenBLAS's own work buffers and the JIT are a fixed cost per
-  // process, not part of the op's footprint.
-  const warm = await da.fromFunction(comm, [2 * b, 2 * b], spd(2 * b), opts);
+  // Warm up on a small matrix first: the addon, OpenBLAS's own work buffers and code pages and the JIT are a
+  // fixed cost per process, not part of the op's footprint. Every rank must run its kernels in the warm-up: a
+  // Cholesky of 2 x 2 tiles left rank 1 of a 2 x 2 grid without a lower tile, and the 6.7 MiB of library code
+  // it then paged in during the measured factorization read as 0.4 of its share at n = 2048.
+  const wn = (gemm ? 2 : 2 * Math.ceil(Math.sqrt(comm.size))) * b;
+  const warm = await da.fromFunction(comm, [wn, wn], spd(wn), opts);
   if (gemm) await da.matmul(warm, warm);
   else await da.cholesky(warm);
   collectGarbage();
