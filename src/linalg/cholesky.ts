@@ -136,11 +136,12 @@ async function factor(A: DArray, L: DArray, comm: DArray['comm']): Promise<numbe
    * panel tiles `reads`. It is skipped (and the tile carries the failure on) when an input comes from a failed
    * step. This rank's tiles are pinned only while the kernel runs (see TilePins for where the result lives
    * afterwards on the OpenCL backend). `counted`: the kernel counts towards progress; `overwrites`: it writes
-   * all of tile (i, j) before reading any of it.
+   * all of tile (i, j) before reading any of it; `urgent`: overrides the queue's verdict on `key`.
    */
   const spawn = (key: Priority, i: number, j: number, reads: [number, number][],
     kernel: (t: FloatArray, ops: FloatArray[]) => Promise<void> | void,
-    { counted = true, overwrites = false } = {}): Promise<unknown> => {
+    { counted = true, overwrites = false, urgent }: { counted?: boolean; overwrites?: boolean; urgent?: boolean } = {},
+  ): Promise<unknown> => {
     const inputs = reads.map(([r, c]) => operand(r, c));
     const run = Promise.all([current(i, j), ...inputs]).then(async ([prev, ...ops]) => {
       try {
@@ -159,7 +160,7 @@ async function factor(A: DArray, L: DArray, comm: DArray['comm']): Promise<numbe
           } finally {
             for (const [r, c] of held) pins.drop([r, c]);
           }
-        });
+        }, urgent);
         return undefined;
       } catch (e) {
         if (!(e instanceof NotPositiveDefiniteError) || i !== j || reads.length > 0) throw e;
@@ -202,17 +203,19 @@ async function factor(A: DArray, L: DArray, comm: DArray['comm']): Promise<numbe
 
   // A's lower tiles come in first, each just before the kernels that need it first (an idle rank copies ahead).
   // The copies run as kernels, off the JS thread and within the cap on kernels in flight: on the JS thread they
-  // would compete for this rank's core with the first panel's kernels, the critical path at the start.
+  // would compete for this rank's core with the first panel's kernels, the critical path at the start. They are
+  // never urgent: as urgent kernels, the next copies took the freed slot ahead of the first POTRF, which the end
+  // of its own tile's copy unblocks a few promise turns later (two copies ran before it at each start).
   for (const [i, j] of L.tileIndices()) {
     if (i < j) continue;
-    spawn(j === 0 ? prio(0, 0, i) : prio(0, j, i), i, j, [], async (t) => {
+    spawn(prio(0, j, i), i, j, [], async (t) => {
       const a = pinned(A, [i, j]);
       try {
         await kernels.copy(t.length, a.data, t);
       } finally {
         a.release();
       }
-    }, { counted: false, overwrites: true });
+    }, { counted: false, overwrites: true, urgent: false });
   }
 
   for (let k = 0; k < nt; k++) {

@@ -9,6 +9,7 @@ interface Job {
   key: Priority;
   seq: number;
   run: () => Promise<void>;
+  urgent: boolean;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -39,10 +40,10 @@ export class KernelQueue {
     private readonly urgent: (key: Priority) => boolean = () => false,
   ) {}
 
-  /** Queues `run` under `key`; resolves or rejects with it. */
-  submit(key: Priority, run: () => Promise<void>): Promise<void> {
+  /** Queues `run` under `key`; resolves or rejects with it. `urgent` overrides the queue's verdict on `key`. */
+  submit(key: Priority, run: () => Promise<void>, urgent = this.urgent(key)): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.push({ key, seq: this.seq++, run, resolve, reject });
+      this.push({ key, seq: this.seq++, run, urgent, resolve, reject });
       this.pump();
     });
   }
@@ -53,7 +54,7 @@ export class KernelQueue {
       this.running++;
       let p: Promise<void>;
       try {
-        p = this.urgent(job.key) ? urgently(job.run) : job.run();
+        p = job.urgent ? urgently(job.run) : job.run();
       } catch (e) {
         p = Promise.reject(e);
       }

@@ -47,6 +47,27 @@ describe('linalg KernelQueue', () => {
     }
   });
 
+  it('lets a submission override the urgency its key would give', async () => {
+    // As above, but the key-[0] job is submitted as not urgent: its kernel waits behind the others.
+    const saved = K.kernelConfig().maxInFlight;
+    K.configure({ maxInFlight: 1 });
+    try {
+      await K.urgently(() => K.scal(1, 2, new Float64Array(1)));
+      const q = new KernelQueue(3, (key) => key[0] === 0);
+      const order: string[] = [];
+      const kernel = (name: string) => async () => {
+        await K.scal(1, 2, new Float64Array([1]));
+        order.push(name);
+      };
+      const all = [q.submit([1, 0], kernel('first')), q.submit([1, 1], kernel('second')), q.submit([1, 2], kernel('third'))];
+      all.push(q.submit([0], kernel('not urgent'), false));
+      await Promise.all(all);
+      assert.deepEqual(order.slice(1), ['second', 'third', 'not urgent']);
+    } finally {
+      K.configure({ maxInFlight: saved });
+    }
+  });
+
   it('keeps at most width jobs in flight', async () => {
     const q = new KernelQueue(2);
     let live = 0;
