@@ -2,7 +2,9 @@
 // same run: OpenBLAS/LAPACK on the whole matrix in one process with all cores, and ScaLAPACK under Open MPI.
 // Prints one JSON line per (op, n, ranks) with GF/s and ratios: best over BENCH_ROUNDS rounds (default 3), each
 // running the references and ours back to back, and the median of the per-round ratios.
-// Usage: npm run bench:linalg [-- n... --ranks 2,4 --ops gemm,cholesky]
+// Ops: gemm; cholesky (returns a new L, A kept); cholesky-inplace (`{ overwrite: true }`, like the references,
+// which factor in place).
+// Usage: npm run bench:linalg [-- n... --ranks 2,4 --ops gemm,cholesky,cholesky-inplace]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -103,21 +105,25 @@ async function ranks(op: string, n: number, b: number): Promise<void> {
   else await da.cholesky(warm);
   collectGarbage();
   // Peak memory is taken over the first repetition only: V8 frees dead array buffers lazily, so a second
-  // repetition may briefly hold the first one's result as well.
-  const base = memory(true).rss;
+  // repetition may briefly hold the first one's result as well. In place, each repetition factors a fresh copy of
+  // A (made before the clock starts, and before the baseline: it is the operand), and the result is no extra array.
+  const inPlace = op === 'cholesky-inplace';
+  let base = NaN;
   let extra = NaN;
   const sec = await best(REPS, async () => {
+    const A = inPlace ? await inputs[0].copy() : inputs[0];
     collectGarbage();
+    if (Number.isNaN(base)) base = memory(true).rss;
     await comm.barrier();
     const t0 = performance.now();
-    if (gemm) await da.matmul(inputs[0], inputs[1]);
-    else await da.cholesky(inputs[0]);
+    if (gemm) await da.matmul(A, inputs[1]);
+    else await da.cholesky(A, { overwrite: inPlace });
     await comm.barrier();
     const dt = (performance.now() - t0) / 1e3;
     if (Number.isNaN(extra)) extra = (await comm.allreduce(memory().peak - base, 'max')) as number;
     return dt;
   });
-  const peakOverShare = (share(inputs.length) + extra) / share(inputs.length + 1);
+  const peakOverShare = (share(inputs.length) + extra) / share(inputs.length + (inPlace ? 0 : 1));
   if (comm.rank === 0) console.log(JSON.stringify({ seconds: sec, peakOverShare }));
   await da.finalize();
 }
@@ -153,7 +159,7 @@ async function main(): Promise<void> {
     return i >= 0 ? args.splice(i, 2)[1] : undefined;
   };
   const rankCounts = (flag('--ranks') ?? '2,4').split(',').map(Number);
-  const ops = (flag('--ops') ?? 'gemm,cholesky').split(',');
+  const ops = (flag('--ops') ?? 'gemm,cholesky,cholesky-inplace').split(',');
   const sizes = args.length ? args.map(Number) : [2048, 4096];
   // Tile edges (BENCH_GEMM_TILE, BENCH_CHOL_TILE). A kernel and a message each cost the ranks' JS threads
   // dispatch work and garbage to collect, which on a machine of a core per rank comes out of the BLAS time, and

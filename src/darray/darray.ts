@@ -77,6 +77,25 @@ export class DArray {
     return data && { data, release: () => undefined };
   }
 
+  /**
+   * @internal Makes this rank's tile at `index` zero again without writing memory: its data is dropped and a
+   * zero tile is made on next use. Returns the array it held in memory, if any, so the caller can drop a device
+   * copy of it. For a factorization in place whose result leaves the tile zero.
+   */
+  zeroTile(index: number[]): TypedArray | undefined {
+    const key = tileKey(index);
+    if (!(this.tiles instanceof TileMap)) {
+      const data = this.tiles.get(key);
+      data?.fill(0);
+      return undefined;
+    }
+    const e = this.tiles.entry(key);
+    if (!e) return undefined;
+    const held = e.data;
+    this.tiles.addLazy(key, this.dtype, e.length);
+    return held;
+  }
+
   /** @internal The indices of the tiles this rank owns, row-major, without bringing any tile into memory. */
   tileIndices(): number[][] {
     return [...this.tiles.keys()].map(keyIndex);

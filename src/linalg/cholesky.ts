@@ -18,12 +18,23 @@ import { progress } from '../progress.js';
 /** Tag space of Cholesky tile messages on the private linalg communicator. */
 const CHOL_TAG_BASE = 1 << 28;
 
+/** Options of `cholesky`. */
+export interface CholeskyOptions {
+  /**
+   * Factor in place, as scipy's `overwrite_a` and LAPACK's potrf do: A's own tiles become L and A is returned,
+   * its upper triangle zero (upper tiles give their memory back). No copy of A is made, so the factorization
+   * needs half the memory. If it fails (NotPositiveDefiniteError), A's contents are unspecified.
+   */
+  overwrite?: boolean;
+}
+
 /**
  * The lower Cholesky factor L of a symmetric positive definite A (only A's lower triangle is read), as a new
- * DArray with A's layout and its upper triangle zero. Collective. A needs square tiles. A matrix that is not
- * positive definite raises NotPositiveDefiniteError with the same global column on every rank.
+ * DArray with A's layout and its upper triangle zero (A itself with `{ overwrite: true }`). Collective. A needs
+ * square tiles. A matrix that is not positive definite raises NotPositiveDefiniteError with the same global
+ * column on every rank.
  */
-export async function cholesky(A: DArray): Promise<DArray> {
+export async function cholesky(A: DArray, opts: CholeskyOptions = {}): Promise<DArray> {
   const op = 'cholesky';
   const comm = A.comm;
   checkFloat(op, 'A', A, [2]);
@@ -34,10 +45,18 @@ export async function cholesky(A: DArray): Promise<DArray> {
     throw shapeError(comm, op, `A needs square tiles, got blockSize [${A.blockSize}]; ` +
       `use A.redistribute({ blockSize: [${Math.min(b, b2)}, ${Math.min(b, b2)}] }) first`);
   }
-  // The factor starts as an empty array of A's layout: each lower tile takes A's values in a queued job of its
-  // own, so the first panel need not wait for the whole copy. The upper tiles stay unmaterialised zero tiles,
-  // so they take no memory unless someone reads them.
-  const L = A.similar();
+  // Without overwrite, the factor starts as an empty array of A's layout: each lower tile takes A's values in a
+  // queued job of its own, so the first panel need not wait for the whole copy. The upper tiles stay
+  // unmaterialised zero tiles, so they take no memory unless someone reads them.
+  const L = opts.overwrite ? A : A.similar();
+  if (opts.overwrite) {
+    for (const [i, j] of A.tileIndices()) {
+      if (i < j) {
+        const held = A.zeroTile([i, j]);
+        if (held) kernels.release(held as FloatArray);
+      }
+    }
+  }
   const pcomm = await privateComm(comm);
   const failed = await factor(A, L, pcomm);
   // Every rank learns the first failing column, also ranks that never touched the failing tiles.
@@ -59,7 +78,8 @@ type Operand = FloatArray | readonly [number, number];
 const isFailure = (x: unknown): x is Failure => typeof x === 'object' && x !== null && 'failedColumn' in x;
 
 /**
- * Factors A into L (lower tiles; L starts empty); returns the first failing global column this rank saw, or n.
+ * Factors A into L (lower tiles; L starts empty, or is A itself); returns the first failing global column this
+ * rank saw, or n.
  *
  * The panel TRSMs L(i, k) = A(i, k) L(k, k)^-T run as TRMMs by the inverse of the diagonal tile: its owner
  * computes L(k, k)^-1 once (in the same kernel as the POTRF) and sends it, in place of L(k, k),
@@ -207,7 +227,7 @@ async function factor(A: DArray, L: DArray, comm: DArray['comm']): Promise<numbe
   // never urgent: as urgent kernels, the next copies took the freed slot ahead of the first POTRF, which the end
   // of its own tile's copy unblocks a few promise turns later (two copies ran before it at each start).
   for (const [i, j] of L.tileIndices()) {
-    if (i < j) continue;
+    if (i < j || L === A) continue;
     spawn(prio(0, j, i), i, j, [], async (t) => {
       const a = pinned(A, [i, j]);
       try {

@@ -57,6 +57,10 @@ const want = Float64Array.from(a.data);
 ref.potrf('L', n, { data: want, ld: n });
 for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) want[i * n + j] = 0;
 expectClose(comm, 'cholesky under the memory limit', (await dense(L)).data, want, 1e-11);
+// In place: A's own tiles, spilled and read back as the factorization goes, become L.
+const W = await A.copy();
+const Lw = await withinLimit('cholesky in place', () => cholesky(W, { overwrite: true }));
+expectClose(comm, 'cholesky in place under the memory limit', (await dense(Lw)).data, want, 1e-11);
 
 // Triangular solve L X = A against serial TRSM.
 const X = await withinLimit('triangularSolve', () => triangularSolve(L, A));
@@ -108,7 +112,7 @@ try {
 const all = await comm.gather(memoryStats(), 0);
 const allPeaks = await comm.gather(peaks.join(', '), 0);
 if (me === 0) {
-  console.log(`io-spill: cholesky/triangularSolve/map/add/sum/redistribute/matmul/open correct at limit ${Math.floor(share / 2)} B per rank on ${comm.size} ranks; ` +
+  console.log(`io-spill: cholesky (also in place)/triangularSolve/map/add/sum/redistribute/matmul/open correct at limit ${Math.floor(share / 2)} B per rank on ${comm.size} ranks; ` +
     `spills per rank ${all!.map((x) => x.spills).join(',')}, restores ${all!.map((x) => x.restores).join(',')}; ` +
     `peak over limit per rank: ${(allPeaks as string[]).map((p, r) => `[${r}] ${p}`).join('; ')}`);
 }

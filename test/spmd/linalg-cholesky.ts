@@ -1,6 +1,6 @@
 // spmd: ranks=1,2,3,4 timeout=300 env=DARRAY_BACKEND=cpu|opencl
 // Tiled Cholesky against the serial reference POTRF: orders not divisible by the tile, both dtypes, upper
-// triangle zero; a non-SPD matrix and bad shapes raise the same error on every rank.
+// triangle zero, also in place; a non-SPD matrix and bad shapes raise the same error on every rank.
 import { init, finalize } from '../../src/comm/index.js';
 import { fromFunction } from '../../src/darray/index.js';
 import { getBackend } from '../../src/kernels/index.js';
@@ -37,6 +37,10 @@ for (const [ci, c] of cases.entries()) {
   }
   // A itself is left as it was.
   expectClose(comm, `cholesky case ${ci} input untouched`, (await dense(A)).data, a.data, 0);
+  // In place: A becomes the same factor (bit for bit: the same kernels on the same tiles), upper triangle zero.
+  const Lw = await cholesky(A, { overwrite: true });
+  if (Lw !== A) throw new Error(`rank ${comm.rank}: cholesky case ${ci}: overwrite returned another array`);
+  expectClose(comm, `cholesky case ${ci} in place`, (await dense(A)).data, got, 0);
 }
 
 // Larger orders: the residual ||A - L L^T||_F / ||A||_F, computed distributed, and ||L||_F^2 = trace(A).
@@ -69,6 +73,9 @@ for (const dtype of ['float64', 'float32'] as const) {
   const err = await expectError(comm, `non-SPD ${dtype}`, () => cholesky(A), 'NotPositiveDefiniteError',
     ['cholesky', `order ${col + 1}`]);
   if (err.column !== col) throw new Error(`rank ${comm.rank}: non-SPD ${dtype}: column ${String(err.column)}, expected ${col}`);
+  const inPlace = await expectError(comm, `non-SPD ${dtype} in place`, () => cholesky(A, { overwrite: true }),
+    'NotPositiveDefiniteError', ['cholesky', `order ${col + 1}`]);
+  if (inPlace.column !== col) throw new Error(`rank ${comm.rank}: non-SPD ${dtype} in place: column ${String(inPlace.column)}`);
 }
 // A matrix that fails in its very first tile, then a good one: the communicator is clean after a failure.
 const bad = await fromFunction(comm, [20, 20], (i, j) => (i === j ? (i === 0 ? 0 : 5) : 0), { blockSize: [6, 6] });
@@ -88,5 +95,5 @@ await expectError(comm, 'non-square tiles', () => cholesky(tiles), 'ShapeError',
 const ints = await fromFunction(comm, [6, 6], (i, j) => (i === j ? 2 : 0), { blockSize: [3, 3], dtype: 'int32' });
 await expectError(comm, 'int32', () => cholesky(ints), 'ShapeError', ['cholesky', 'int32']);
 
-if (comm.rank === 0) console.log(`linalg-cholesky: ${cases.length + 3} factorizations and 7 error checks passed at ${comm.size} ranks on ${getBackend()}`);
+if (comm.rank === 0) console.log(`linalg-cholesky: ${2 * cases.length + 3} factorizations and 9 error checks passed at ${comm.size} ranks on ${getBackend()}`);
 await finalize();
