@@ -136,12 +136,20 @@ Status Trtri(bool lower, bool unitDiag, int n, T* a, int lda) {
 // leaves of 64 ran as fast as 128, leaves of 256 1.7x slower).
 constexpr int kPotrfInvLeaf = 128;
 
+// Copies a rows x cols row-major block from a (row stride lda) to x (row stride ldx).
+template <class T>
+void CopyBlock(int rows, int cols, const T* a, int lda, T* x, int ldx) {
+  for (int i = 0; i < rows; ++i) {
+    const T* row = a + static_cast<size_t>(i) * lda;
+    std::copy(row, row + cols, x + static_cast<size_t>(i) * ldx);
+  }
+}
+
 template <class T>
 Status PotrfInvLeaf(bool lower, int n, T* a, int lda, T* x, int ldx) {
   Status s = Potrf<T>(lower, n, a, lda);
   if (!s.ok()) return s;
-  for (int i = 0; i < n; ++i) std::copy(a + static_cast<size_t>(i) * lda, a + static_cast<size_t>(i) * lda + n,
-                                        x + static_cast<size_t>(i) * ldx);
+  CopyBlock(n, n, a, lda, x, ldx);
   return Trtri<T>(lower, false, n, x, ldx);
 }
 
@@ -168,9 +176,7 @@ Status PotrfInvRec(bool lower, int n, T* a, int lda, T* x, int ldx) {
   Syrk<T>(lower, !lower, n2, n1, T(-1), a_off, lda, T(1), a22, lda);
   s = PotrfInvRec(lower, n2, a22, lda, x22, ldx);
   if (!s.ok()) return s.code == Code::kNotPositiveDefinite ? Status::NotPd(n1 + s.column) : s;
-  for (int i = 0; i < rows; ++i) std::copy(a_off + static_cast<size_t>(i) * lda,
-                                           a_off + static_cast<size_t>(i) * lda + cols,
-                                           x_off + static_cast<size_t>(i) * ldx);
+  CopyBlock(rows, cols, a_off, lda, x_off, ldx);
   if (lower) {
     Trmm<T>(false, true, false, false, n2, n1, T(1), x11, ldx, x_off, ldx);
     Trmm<T>(true, true, false, false, n2, n1, T(-1), x22, ldx, x_off, ldx);
