@@ -38,7 +38,8 @@ function scalar(op: Builtin | ReduceFn, a: number | bigint, b: number | bigint):
   }
 }
 
-function describe(x: unknown): string {
+/** A value as error messages name it: `Float64Array(8)`, `Array(3)`, `null`, `number`, ... */
+export function describe(x: unknown): string {
   if (isTypedArray(x)) return `${x.constructor.name}(${x.length})`;
   if (Array.isArray(x)) return `Array(${x.length})`;
   return x === null ? 'null' : typeof x;

@@ -3,7 +3,7 @@
 
 import { CommError, ProtocolError, type ErrorContext } from '../../errors.js';
 import type { Channel } from '../channel.js';
-import { isTypedArray, type TypedArray } from '../reduce-ops.js';
+import { describe, isTypedArray, type TypedArray } from '../reduce-ops.js';
 import { shmBcastFetch, shmBcastPublish, shmEligible } from './shm.js';
 import { ctorByName, expectTyped, intoIf, mod, Outbox, segments, tuning } from './util.js';
 
@@ -75,8 +75,7 @@ function land(into: TypedArray, got: unknown, root: number, ctx: ErrorContext): 
     (into as Float64Array).set(got as Float64Array);
     return into;
   }
-  const what = isTypedArray(got) ? `${got.constructor.name}(${got.length})` : typeof got;
-  throw new CommError(`into is ${into.constructor.name}(${into.length}) but the root broadcast ${what}`, { ...ctx, peer: root });
+  throw new CommError(`into is ${describe(into)} but the root broadcast ${describe(got)}`, { ...ctx, peer: root });
 }
 
 /**

@@ -3,7 +3,7 @@
 
 import { CommError, type ErrorContext } from '../../errors.js';
 import type { Channel } from '../channel.js';
-import { isTypedArray, type TypedArray } from '../reduce-ops.js';
+import { describe, isTypedArray, type TypedArray } from '../reduce-ops.js';
 
 /**
  * Size thresholds (bytes) that pick an algorithm, and the pipeline segment size. Every rank must see the same
@@ -95,17 +95,16 @@ export function ctorByName(name: unknown, ctx: ErrorContext): TypedCtor {
   return c;
 }
 
-/** The received message must be a typed array of the same type as `like` and `length` elements. */
 /** `into` when it is an array of `ctor` with `length` elements (where a broadcast may land), else undefined. */
 export function intoIf(into: TypedArray | undefined, ctor: unknown, length: number): TypedArray | undefined {
   return into && into.constructor === ctor && into.length === length ? into : undefined;
 }
 
+/** The received message must be a typed array of the same type as `like` and `length` elements. */
 export function expectTyped(got: unknown, ctor: TypedCtor, length: number, ctx: ErrorContext, peer: number): TypedArray {
   if (isTypedArray(got) && got.constructor === ctor && got.length === length) return got;
-  const what = isTypedArray(got) ? `${got.constructor.name}(${got.length})` : typeof got;
   throw new CommError(
-    `expected ${ctor.name}(${length}) from rank ${peer}, got ${what}: every rank must pass the same type and length`,
+    `expected ${ctor.name}(${length}) from rank ${peer}, got ${describe(got)}: every rank must pass the same type and length`,
     { ...ctx, peer },
   );
 }
