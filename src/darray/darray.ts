@@ -79,8 +79,8 @@ export class DArray {
 
   /**
    * @internal Makes this rank's tile at `index` zero again without writing memory: its data is dropped and a
-   * zero tile is made on next use. Returns the array it held in memory, if any, so the caller can drop a device
-   * copy of it. For a factorization in place whose result leaves the tile zero.
+   * zero tile is made on next use. Returns the array it held in memory, if any, so the caller can give its memory
+   * and device copy back (`kernels.discard`). For a factorization in place whose result leaves the tile zero.
    */
   zeroTile(index: number[]): TypedArray | undefined {
     const key = tileKey(index);
