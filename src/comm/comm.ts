@@ -106,6 +106,15 @@ export class Comm {
     return { data: m.data as T, source: this.worldToLocal.get(m.src)!, tag: m.tag };
   }
 
+  /**
+   * @internal Collective: whether every rank of this communicator can map every other's shared memory (probed
+   * once; false off a single host or with DARRAY_SHM=0).
+   */
+  shareMemory(): Promise<boolean> {
+    if (!this.local) return Promise.resolve(false);
+    return this.local.usable(this.channel('shared-memory probe'));
+  }
+
   /** A private channel for one collective call: its own tag in this communicator's collective context. */
   private channel(op: string): Channel {
     this.live(op);

@@ -33,6 +33,8 @@ export function init(): Promise<Comm> {
     process.once('exit', () => transport?.abort());
     const comm = new Comm(transport, WORLD_CONTEXT, Array.from({ length: env.size }, (_, i) => i), 'world');
     await traceAttach(comm); // collective; a no-op unless the launcher's --trace asked for a trace
+    // Ranks of one host pass large typed arrays through shared memory once all of them can map each other's.
+    if (await comm.shareMemory()) transport.enableShared();
     return comm;
   })();
   world.catch(() => (world = undefined));

@@ -5,6 +5,7 @@ import { CommError, type ErrorContext } from '../errors.js';
 import type { Channel } from './channel.js';
 import { Outbox, peersOf } from './collectives/util.js';
 import { combineInto, type ReduceOp, type TypedArray } from './reduce-ops.js';
+import { takeRecycled } from '../kernels/recycle.js';
 
 /** Bytes before a segment's data: a magic number and the segment's random id, checked by every peer that maps it. */
 export const HEADER_BYTES = 64;
@@ -29,8 +30,14 @@ async function shmApi(): Promise<ShmApi> {
   return api;
 }
 
-/** Free segments kept for reuse beyond this many are given back (the largest calls stay fast, memory bounded). */
+/**
+ * Free segments kept for reuse: up to 4 whatever their size (the largest calls stay fast), and up to 16 while
+ * they hold at most 48 MiB (point-to-point messages in flight each hold one: a factorization's burst of tile
+ * sends takes a dozen); beyond that the smallest free one is given back.
+ */
 const KEEP_FREE = 4;
+const KEEP_FREE_SMALL = 16;
+const KEEP_FREE_BYTES = 48 * 2 ** 20;
 /** Peers' mappings kept (least recently used go first); a peer replaces a segment only when it needs a larger one. */
 const KEEP_MAPPED = 16;
 
@@ -45,11 +52,18 @@ function roundUp(bytes: number): number {
 
 /** A free segment of at least `bytes` (after the header), made if none is free; marks it busy. */
 export async function acquire(bytes: number): Promise<OwnSegment> {
+  await shmApi();
+  return acquireNow(bytes);
+}
+
+/** `acquire` once the addon is loaded (a probe that succeeded loaded it): synchronous, for sends in call order. */
+export function acquireNow(bytes: number): OwnSegment {
   const need = HEADER_BYTES + bytes;
   let best: OwnSegment | undefined;
   for (const s of own) if (!s.busy && s.bytes >= need && (!best || s.bytes < best.bytes)) best = s;
   if (!best) {
-    const shm = await shmApi();
+    if (!api) throw new Error('the shared-memory addon is not loaded');
+    const shm = api;
     const size = roundUp(need);
     const { fd, buffer } = shm.shmCreate(size);
     const id0 = randomInt(2 ** 32), id1 = randomInt(2 ** 32);
@@ -65,7 +79,10 @@ export async function acquire(bytes: number): Promise<OwnSegment> {
 export function release(seg: OwnSegment): void {
   seg.busy = false;
   const free = own.filter((s) => !s.busy);
-  if (free.length > KEEP_FREE) discard(free.reduce((a, b) => (a.bytes <= b.bytes ? a : b)));
+  const freeBytes = free.reduce((sum, s) => sum + s.bytes, 0);
+  if (free.length > KEEP_FREE && (free.length > KEEP_FREE_SMALL || freeBytes > KEEP_FREE_BYTES)) {
+    discard(free.reduce((a, b) => (a.bytes <= b.bytes ? a : b)));
+  }
 }
 
 /** Gives a segment up (never reused): peers that still map it keep the memory until they let go of it too. */
@@ -74,6 +91,11 @@ export function discard(seg: OwnSegment): void {
   if (i < 0) return;
   own.splice(i, 1);
   api?.shmClose(seg.fd);
+}
+
+/** Drops this process's mapping of the pages of `view`, a peer's segment it has read (see kernels' unmapPages). */
+export function unmapNow(view: ArrayBufferView): void {
+  api?.unmapPages(view);
 }
 
 /** Checks a descriptor received from a peer (any rank may be running other code: refuse rather than crash). */
@@ -89,13 +111,20 @@ function checkDesc(d: unknown, ctx: ErrorContext): SegmentDesc {
  * CommError naming the peer when it cannot be opened or is not the segment announced.
  */
 export async function mapPeer(d: unknown, ctx: ErrorContext): Promise<ArrayBuffer> {
+  await shmApi();
+  return mapPeerNow(d, ctx);
+}
+
+/** `mapPeer` once the addon is loaded: synchronous, for a message being received. */
+export function mapPeerNow(d: unknown, ctx: ErrorContext): ArrayBuffer {
   const [pid, fd, bytes, id0, id1] = checkDesc(d, ctx);
   const key = `${pid}:${fd}:${id0}:${id1}`;
   let buf = mapped.get(key);
   if (buf) {
     mapped.delete(key); // re-inserted below: the Map's order is the use order
   } else {
-    const shm = await shmApi();
+    if (!api) throw new CommError('shared memory is not set up on this rank', ctx);
+    const shm = api;
     const path = shm.shmPath(pid, fd);
     try {
       buf = shm.shmOpen(path, bytes);
@@ -118,12 +147,16 @@ const REUSE_BYTES = 1024 * 1024;
 const PREFAULT_BYTES = 256 * 1024;
 
 /**
- * A new array for a collective's result, which the caller fills whole. Filling a fresh 64 MiB array costs more
- * in zero-fill and page faults than in the copy itself (30 ms against 12 on a VM): large results reuse the
- * memory of earlier results once those are collected (up to 3 of this size kept), and any other is pre-faulted.
+ * A new array for a collective's result or a received message, which the caller fills whole. Filling a fresh
+ * 64 MiB array costs more in zero-fill and page faults than in the copy itself (30 ms against 12 on a VM): an
+ * array takes the memory of a dead one of its size (`kernels.discard`) if there is one, else large ones reuse
+ * the memory of earlier results once those are collected (up to 3 of this size kept), and any other is
+ * pre-faulted.
  */
 export function freshArray<T extends ArrayBufferView>(ctor: new (n: number) => T, n: number): T {
   const bpe = (ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+  const reused = takeRecycled(n * bpe);
+  if (reused) return new (ctor as unknown as new (b: ArrayBuffer, o: number, n: number) => T)(reused, 0, n);
   if (api && n * bpe >= REUSE_BYTES) {
     const buf = api.allocReusable(n * bpe, Math.min(2 ** 30, 3 * n * bpe));
     return new (ctor as unknown as new (b: ArrayBuffer, o: number, n: number) => T)(buf, 0, n);

@@ -7,11 +7,15 @@ import { CommError, PeerFailedError, ProtocolError, TimeoutError } from '../erro
 import { traceRecv, traceSend } from '../trace/recorder.js';
 import type { RankEnv } from './env.js';
 import { Matcher, type Incoming } from './p2p.js';
+import { allocateRecyclable } from '../kernels/recycle.js';
 import { clientOptions, readKeyFile, serverOptions, startZap, stopZap, type JobKeys } from './security.js';
 import { ANY_SOURCE, WORLD_CONTEXT } from './tags.js';
 import {
-  decodeBody, decodeHeader, dtypeOf, encodeBody, encodeControl, encodeHeader, INLINE_BYTES, jobHash, Kind,
-  type AnyTypedArray, type Body, type Header,
+  acquireNow, unmapNow, discard as discardSegment, HEADER_BYTES, mapPeerNow, release as releaseSegment, type OwnSegment,
+} from './shm.js';
+import {
+  decodeBody, decodeHeader, decodeShared, dtypeOf, encodeBody, encodeControl, encodeHeader, encodeShared, INLINE_BYTES,
+  jobHash, Kind, type AnyTypedArray, type Body, type Header,
 } from './wire.js';
 
 /**
@@ -19,6 +23,15 @@ import {
  * travel from the caller's memory without a copy and the send completes when the receiver has them (an Ack).
  */
 export const COPY_BELOW = 128 * 1024;
+/**
+ * Between ranks that share memory, typed arrays of this many bytes and up (to 1 GiB) travel through the sender's
+ * shared-memory segment: one copy in, one copy out into recycled memory, where a socket costs the kernel's two
+ * copies, zmq's work and a fresh buffer per message (faulted in page by page): 4x the CPU for 2 MiB tiles.
+ */
+export const SHARED_FROM = 256 * 1024;
+const SHARED_UP_TO = 2 ** 30;
+/** Bytes of this rank's segments busy with sends at most; further sends use the socket until acks free some. */
+const SHARED_IN_FLIGHT = 32 * 2 ** 20;
 /** Unmatched bytes from one peer above which its large messages are acked only when a receive takes them. */
 export const UNEXPECTED_LIMIT = 256 * 2 ** 20;
 /** A blocked zmq send wakes this often to notice a lost peer (the wait itself is unbounded: backpressure). */
@@ -147,6 +160,18 @@ export class Transport {
   /** What the wire codec names in its errors: this rank and the sender at hand (one object, not one per message). */
   private readonly wireCtx: { rank: number; peerHint?: number };
   dropped = 0;
+  /** Large typed arrays go through shared memory (every rank of the job said it can map every other's). */
+  private shared = false;
+  /** Arrays whose shared-memory sends are in flight: their segment and how many sends still use it. */
+  private readonly sharedOut = new WeakMap<AnyTypedArray, { seg: OwnSegment; users: number; failed: boolean }>();
+  private sharedBusy = 0;
+  /** Messages sent through shared memory so far (for tests and diagnostics). */
+  sharedSent = 0;
+
+  /** @internal Called on every rank once the world's shared-memory probe said yes (init). */
+  enableShared(): void {
+    this.shared = true;
+  }
 
   private constructor(readonly env: RankEnv) {
     this.rank = env.rank;
@@ -358,6 +383,13 @@ export class Transport {
     }
     const peer = this.peers[dest]!;
     if (peer.failure) return Promise.reject(this.peerError(dest, op, tag));
+    if (this.shared && dtypeOf(data) >= 0 && !Buffer.isBuffer(data)) {
+      const ta = data as AnyTypedArray;
+      if (ta.byteLength >= SHARED_FROM && ta.byteLength <= SHARED_UP_TO) {
+        const sent = this.sendShared(peer, ctx, tag, ta, op);
+        if (sent) return sent;
+      }
+    }
     let body: Body;
     try {
       body = encodeBody(data, COPY_BELOW, INLINE_BYTES);
@@ -397,6 +429,65 @@ export class Transport {
     } finally {
       peer.sends.delete(pend);
     }
+  }
+
+  /**
+   * A typed array copied into a segment of this rank's shared memory, the message naming the segment; complete
+   * when the receiver acks having copied it out. The same array sent to several peers at once is copied once:
+   * until its sends complete the caller may not change it, so they all name one segment, free again after the
+   * last ack. Undefined when no segment can be had (the caller sends through the socket instead).
+   */
+  private sendShared(peer: Peer, ctx: number, tag: number, ta: AnyTypedArray, op: string): Promise<void> | undefined {
+    let out = this.sharedOut.get(ta);
+    if (!out) {
+      if (this.sharedBusy + ta.byteLength > SHARED_IN_FLIGHT) return undefined;
+      let seg: OwnSegment;
+      try {
+        seg = acquireNow(ta.byteLength);
+      } catch {
+        return undefined;
+      }
+      new Uint8Array(seg.buffer, HEADER_BYTES, ta.byteLength).set(new Uint8Array(ta.buffer, ta.byteOffset, ta.byteLength));
+      out = { seg, users: 0, failed: false };
+      this.sharedOut.set(ta, out);
+      this.sharedBusy += ta.byteLength;
+    }
+    const use = out;
+    use.users++;
+    const done = (failed: boolean): void => {
+      use.failed ||= failed;
+      if (--use.users > 0) return;
+      if (this.sharedOut.get(ta) === use) this.sharedOut.delete(ta);
+      this.sharedBusy -= ta.byteLength;
+      if (use.failed) discardSegment(use.seg); // a peer given up on may still read it: never reuse it
+      else releaseSegment(use.seg);
+    };
+    this.sharedSent++;
+    const seq = peer.seq++;
+    const header = encodeShared({ job: this.job, epoch: this.epoch, ctx, src: this.rank, tag, seq }, ta, use.seg.desc);
+    return this.sendAcked(peer, seq, [header], ctx, tag, op).then(
+      () => done(false),
+      (e: unknown) => {
+        done(true);
+        throw e;
+      },
+    );
+  }
+
+  /** The array a Kind.Shared message names, copied out of the sender's segment (mapped once, then cached). */
+  private landShared(h: Header): AnyTypedArray {
+    const { segment, ctor, bytes } = decodeShared(h, this.rank);
+    const buf = mapPeerNow(segment, { rank: this.rank, op: 'receive', peer: h.src, tag: h.tag });
+    if (HEADER_BYTES + bytes > buf.byteLength) {
+      throw new ProtocolError(`malformed message: ${bytes} bytes announced in a shared segment of ${buf.byteLength}`, { rank: this.rank, op: 'receive', peer: h.src, tag: h.tag });
+    }
+    // Memory that kernels.discard can recycle once the receiver is done with the array (a received tile).
+    const out = new (ctor as unknown as new (b: ArrayBuffer, o: number, n: number) => AnyTypedArray)(allocateRecyclable(bytes), 0, h.length);
+    const src = new Uint8Array(buf, HEADER_BYTES, bytes);
+    new Uint8Array(out.buffer, out.byteOffset, bytes).set(src);
+    // The owner's resident size counts the segment; ours would count it again until it is reused.
+    unmapNow(src);
+    return out;
   }
 
   private sendError(e: unknown, peer: Peer, op: string, tag: number): Error {
@@ -520,14 +611,16 @@ export class Transport {
     }
     let data: unknown;
     try {
-      data = decodeBody(h, frames, this.wireCtx, 2);
+      data = h.kind === Kind.Shared ? this.landShared(h) : decodeBody(h, frames, this.wireCtx, 2);
     } catch (e) {
       this.fail(h.src, (e as Error).message); // a peer that sends garbage cannot be trusted with more traffic
       throw e;
     }
     let bytes = h.inline?.byteLength ?? 0;
     for (let i = 2; i < frames.length; i++) bytes += frames[i].byteLength;
-    const ack = h.kind === Kind.Typed && bytes > COPY_BELOW ? () => this.sendControl(peer, Kind.Ack, h.seq) : undefined;
+    if (h.kind === Kind.Shared) bytes = (data as AnyTypedArray).byteLength;
+    // Large typed arrays are acked (the sender's buffer, or its segment, is free again then).
+    const ack = h.kind === Kind.Shared || (h.kind === Kind.Typed && bytes > COPY_BELOW) ? () => this.sendControl(peer, Kind.Ack, h.seq) : undefined;
     if (h.ctx < this.nextCtx && !this.matcher.isRegistered(h.ctx)) {
       this.dropped++; // mail for a communicator this rank freed
       ack?.();

@@ -22,8 +22,15 @@ export enum Kind {
   Bye = 2,
   Heartbeat = 3, // reserved: liveness is watched by ZMTP heartbeats on the control stream
   Ack = 4,
+  /** A typed array in the sender's shared-memory segment: the inline body names the segment (ranks of one host). */
+  Shared = 5,
 }
-const KIND_MAX = 4;
+const KIND_MAX = 5;
+
+/** Bye, Heartbeat, Ack: transport messages without a body. */
+function isControl(kind: Kind): boolean {
+  return kind === Kind.Bye || kind === Kind.Heartbeat || kind === Kind.Ack;
+}
 
 /** Every typed-array constructor the wire knows, by dtype code. Buffer is its own code so it arrives as a Buffer. */
 type TypedCtor =
@@ -49,8 +56,8 @@ export interface Header {
   tag: number;
   seq: number; // per (sender, receiver) sequence number, also what an Ack acknowledges
   kind: Kind;
-  dtype: number; // typed-array code (Kind.Typed), else 0
-  length: number; // elements (Kind.Typed) or body bytes (Kind.Value)
+  dtype: number; // typed-array code (Kind.Typed, Kind.Shared), else 0
+  length: number; // elements (Kind.Typed, Kind.Shared) or body bytes (Kind.Value)
   nframes: number; // body frames after the header
   inline?: Buffer; // the body itself, when it rides in the header frame (then nframes is 0)
 }
@@ -258,6 +265,27 @@ export function encodeControl(kind: Kind.Bye | Kind.Heartbeat | Kind.Ack, h: Omi
   return [encodeHeader({ ...h, kind, dtype: 0, length: 0, nframes: 0 })];
 }
 
+/**
+ * Header of a typed array the sender copied into its shared-memory segment `segment` (a short msgpack value the
+ * header carries inline); the receiver copies it out and acks, after which the sender reuses the segment.
+ */
+export function encodeShared(h: Omit<Header, 'kind' | 'dtype' | 'length' | 'nframes' | 'inline'>, data: AnyTypedArray, segment: unknown): Buffer {
+  const inline = packr.pack(segment);
+  if (inline.byteLength > INLINE_BYTES) throw new TypeError('shared-memory segment name too long');
+  return encodeHeader({ ...h, kind: Kind.Shared, dtype: dtypeOf(data), length: data.length, nframes: 0, inline });
+}
+
+/** The segment a Kind.Shared message names (unchecked: the receiver validates it) and the array it announces. */
+export function decodeShared(h: Header, rank?: number): { segment: unknown; ctor: TypedCtor; bytes: number } {
+  let segment: unknown;
+  try {
+    segment = packr.unpack(h.inline!);
+  } catch (e) {
+    throw malformed(`shared-memory segment name is not msgpack (${(e as Error).message})`, rank, h.src, h.tag);
+  }
+  return { segment, ctor: DTYPES[h.dtype], bytes: h.length * bpe(h.dtype) };
+}
+
 function isU(x: unknown, max: number): x is number {
   return typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= max;
 }
@@ -316,9 +344,10 @@ export function decodeHeader(frame: Buffer, ctx: { rank?: number; peerHint?: num
 
 /** Refuses a header whose declared payload is over `maxBytes`, or a control message that claims a body. */
 function checkSize(h: Header, maxBytes: number, rank: number | undefined, peer: number | undefined): void {
-  const bytes = h.kind === Kind.Typed ? h.length * bpe(h.dtype) : h.length;
+  const bytes = h.kind === Kind.Typed || h.kind === Kind.Shared ? h.length * bpe(h.dtype) : h.length;
   if (bytes > maxBytes) throw malformed(`declared ${bytes} bytes, over the limit of ${maxBytes}`, rank, peer);
-  if (h.kind >= Kind.Bye && (h.length !== 0 || h.nframes !== 0 || h.inline !== undefined)) throw malformed('control message with a body', rank, peer);
+  if (h.kind === Kind.Shared && (h.inline === undefined || h.dtype === DTYPE_BUFFER)) throw malformed('shared-memory message without a segment or of Buffer type', rank, peer);
+  if (isControl(h.kind) && (h.length !== 0 || h.nframes !== 0 || h.inline !== undefined)) throw malformed('control message with a body', rank, peer);
   if (h.inline !== undefined && h.nframes !== 0) throw malformed(`inline body and ${h.nframes} body frames`, rank, peer);
 }
 

@@ -1,5 +1,6 @@
 // Element types of a DArray and the typed arrays that hold their tiles. One place maps a dtype name to its
 // constructor, so tiles, messages and ndarray views always agree on the element type.
+import { allocateRecyclable } from '../kernels/recycle.js';
 
 /** Element type of a DArray. */
 export type Dtype = 'float64' | 'float32' | 'int32';
@@ -25,11 +26,12 @@ export function allocate(dtype: Dtype, length: number): TypedArray {
 /**
  * A typed array of `length` elements of `dtype` whose contents are whatever its memory held: for a tile that its
  * first user overwrites whole before reading. A large zeroed array costs calloc's memset (or a page fault per
- * page) on the allocating thread, which for tiles is the JS thread that schedules the kernels.
+ * page) on the allocating thread, which for tiles is the JS thread that schedules the kernels; the memory of a
+ * dead array of the same size (`kernels.discard`) costs neither.
  */
 export function allocateUninitialized(dtype: Dtype, length: number): TypedArray {
-  const bytes = Buffer.allocUnsafeSlow(length * CTORS[dtype].BYTES_PER_ELEMENT); // its own ArrayBuffer, offset 0
-  return new CTORS[dtype](bytes.buffer, bytes.byteOffset, length);
+  const Ctor = CTORS[dtype];
+  return new Ctor(allocateRecyclable(length * Ctor.BYTES_PER_ELEMENT), 0, length);
 }
 
 /** The dtype a typed array stores, or undefined for any other array type. */

@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { BackendError, NotPositiveDefiniteError, SingularMatrixError } from '../errors.js';
 import { Limiter } from './limiter.js';
+import { recycle } from './recycle.js';
 import { traceKernel } from '../trace/recorder.js';
 import { type BackendName, cacheBudgetBytes, defaultConcurrency, ensureOpenblasCoretype, ensurePoclCache, envBackend } from './config.js';
 import {
@@ -308,14 +309,15 @@ export function release(...arrays: FloatArray[]): void {
 }
 
 /**
- * For arrays nothing will read again (a received tile after its last use): drops their device copies and gives
- * their host pages back to the OS now, rather than when V8 collects them, which happens only after tens of MiB
- * of such garbage. Their contents read as zero afterwards.
+ * For arrays nothing will read again (a received tile after its last use): drops their device copies, and keeps
+ * their memory for the next array of the same size (`recycle`: the array is detached and reads as empty
+ * afterwards) or, past the recycling cap, gives their host pages back to the OS now (they read as zero
+ * afterwards). Either way the memory is free at once, not when V8 collects the array, which happens only after
+ * tens of MiB of such garbage.
  */
 export function discard(...arrays: FloatArray[]): void {
   release(...arrays);
-  const n = native();
-  for (const a of arrays) n.discard(a);
+  for (const a of arrays) if (!recycle(a)) native().discard(a);
 }
 
 /** Forgets every device copy without writing it back. */

@@ -50,6 +50,15 @@ export function prefault(a: ArrayBufferView): void {
 }
 
 /**
+ * Drops this process's mapping of the whole pages inside `a`, a view of a shared segment it has read: the
+ * segment keeps its contents (a later read maps them again), and this process's resident size stops counting
+ * memory that its owner already counts.
+ */
+export function unmapPages(a: ArrayBufferView): void {
+  call('unmapPages', () => addon_().discard(a as Float64Array));
+}
+
+/**
  * A buffer of `bytes` for a result the caller overwrites whole: its contents are unspecified (this process's
  * stale data, or zeros) and its pages are faulted in. Once it is collected its memory serves the next call of
  * the same length, up to `keepBytes` kept in all: a fresh 64 MiB array costs more in zero-fill and page faults

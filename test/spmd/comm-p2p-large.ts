@@ -1,10 +1,11 @@
-// spmd: ranks=1,2,3,4 timeout=180
+// spmd: ranks=1,2,3,4 timeout=180 env=DARRAY_SHM=1|0
 // SPMD test of large point-to-point payloads: 64 MiB typed arrays and a 64 MiB value around a ring, sends that
 // wait for a receiver past the unexpected-mail limit, and (DARRAY_TEST_HUGE=1) one message past the 1 GiB
-// frame limit, which travels chunked and arrives whole.
+// frame limit, which travels chunked and arrives whole. Typed arrays from SHARED_FROM bytes on travel through
+// shared memory (one host), or through the sockets with DARRAY_SHM=0: both runs must give the same results.
 import assert from 'node:assert/strict';
 import { finalize, init } from '../../src/comm/index.js';
-import { UNEXPECTED_LIMIT } from '../../src/comm/transport.js';
+import { SHARED_FROM, UNEXPECTED_LIMIT, type Transport } from '../../src/comm/transport.js';
 
 const comm = await init();
 const { rank, size } = comm;
@@ -41,6 +42,44 @@ backing.fill(rank + 1, 1000);
 const fv = await shift<Float32Array>(backing.subarray(1000), 6);
 assert.equal(fv.length, 16 * MiB);
 assert.ok(fv.every((x) => x === prev + 1));
+
+// Every rank sends one array to every other at once (through shared memory, one segment for all of them) and
+// receives theirs: dtypes, lengths around the threshold, each element a function of (index, sender, round).
+// After the sends complete the sender changes the array and sends it again: the new contents must arrive.
+const transport = (comm as unknown as { transport: Transport }).transport;
+const sharedBefore = transport.sharedSent;
+const kinds = [
+  { C: Float64Array, bytes: 2 * MiB }, { C: Float32Array, bytes: SHARED_FROM }, { C: Int32Array, bytes: SHARED_FROM - 4 },
+  { C: Uint8Array, bytes: SHARED_FROM + 1 }, { C: BigInt64Array, bytes: 512 * 1024 },
+] as const;
+const valueOf = (C: unknown, i: number, from: number, round: number): number | bigint => {
+  const v = (i * 7 + from * 13 + round * 101) % 251;
+  return C === BigInt64Array ? BigInt(v) - 100n : v;
+};
+for (const [k, { C, bytes }] of kinds.entries()) {
+  const len = bytes / C.BYTES_PER_ELEMENT;
+  const mine = new (C as unknown as new (n: number) => ArrayLike<number | bigint> & { [i: number]: number | bigint })(len);
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < len; i++) mine[i] = valueOf(C, i, rank, round);
+    const peers = Array.from({ length: size }, (_, r) => r).filter((r) => r !== rank);
+    const [, ...got] = await Promise.all([
+      Promise.all(peers.map((r) => comm.send(mine, r, 60 + k))),
+      ...peers.map((r) => comm.recv<ArrayLike<number | bigint>>(r, 60 + k)),
+    ]);
+    got.forEach((g, j) => {
+      assert.ok(g instanceof C, `${C.name}: arrived as ${Object.prototype.toString.call(g)}`);
+      assert.equal(g.length, len);
+      for (let i = 0; i < len; i++) {
+        if (g[i] !== valueOf(C, i, peers[j], round)) assert.fail(`${C.name} round ${round} from ${peers[j]}: element ${i} is ${g[i]}`);
+      }
+    });
+  }
+}
+const sharedNow = transport.sharedSent - sharedBefore;
+// One host (ipc) shares memory; ranks on several hosts (tcp) cannot.
+if (size > 1 && process.env.DARRAY_SHM !== '0' && transport.env.transport === 'ipc') assert.ok(sharedNow > 0, 'no message went through shared memory');
+if (transport.env.transport === 'tcp') assert.equal(sharedNow, 0, 'a tcp job sent through shared memory');
+if (process.env.DARRAY_SHM === '0') assert.equal(sharedNow, 0, 'DARRAY_SHM=0, yet messages went through shared memory');
 
 // A large msgpack value (a long string plus an array) goes through the value path.
 const text = String(rank).repeat(64 * MiB);

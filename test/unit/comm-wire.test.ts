@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { ProtocolError } from '../../src/errors.js';
 import {
-  CHUNK_BYTES, INLINE_BYTES, Kind, decodeBody, decodeHeader, dtypeOf, encodeBody, encodeControl, encodeHeader, jobHash, type Header,
+  CHUNK_BYTES, INLINE_BYTES, Kind, decodeBody, decodeHeader, decodeShared, dtypeOf, encodeBody, encodeControl, encodeHeader,
+  encodeShared, jobHash, type Header,
 } from '../../src/comm/wire.js';
 
 const base = { job: jobHash('job-1'), epoch: 0, ctx: 4, src: 2, tag: 7, seq: 11 };
@@ -138,6 +139,19 @@ describe('comm wire codec', () => {
     assert.equal(h.seq, 11);
   });
 
+  it('a shared-memory message names its segment and announces the array; its declared size is checked', () => {
+    const seg = [4242, 17, 2 ** 21 + 64, 2 ** 32 - 1, 5];
+    const h = decodeHeader(encodeShared(base, new Float32Array(1000), seg), { rank: 0 });
+    assert.equal(h.kind, Kind.Shared);
+    assert.equal(h.length, 1000);
+    assert.equal(h.nframes, 0);
+    const got = decodeShared(h, 0);
+    assert.deepEqual(got.segment, seg);
+    assert.equal(got.ctor, Float32Array);
+    assert.equal(got.bytes, 4000);
+    assert.throws(() => decodeHeader(encodeShared(base, new Float64Array(1000), seg), { maxBytes: 100 }), /8000 bytes, over the limit/);
+  });
+
   describe('malformed input gives ProtocolError naming the peer', () => {
     const throwsProto = (fn: () => unknown, re: RegExp) =>
       assert.throws(fn, (e: unknown) => e instanceof ProtocolError && re.test((e as Error).message));
@@ -173,6 +187,9 @@ describe('comm wire codec', () => {
       throwsProto(() => decodeBody(decodeHeader(inl({}, [1, 2, 3])), []), /needs 8 bytes, 3 arrived/);
       throwsProto(() => decodeHeader(inl({ nframes: 1 }, [1, 2, 3, 4, 5, 6, 7, 8])), /inline body and 1 body frames/);
       throwsProto(() => decodeHeader(inl({ kind: Kind.Ack, length: 0 }, [1])), /control message with a body/);
+      throwsProto(() => decodeHeader(encodeHeader({ ...base, kind: Kind.Shared, dtype: 8, length: 1, nframes: 0 })), /shared-memory message without a segment/);
+      throwsProto(() => decodeHeader(inl({ kind: Kind.Shared, dtype: 11 }, [1])), /shared-memory message without a segment or of Buffer type/);
+      throwsProto(() => decodeShared(decodeHeader(inl({ kind: Kind.Shared }, [0x93, 0x01])), 0), /segment name is not msgpack/);
       throwsProto(() => decodeBody(decodeHeader(inl({ kind: Kind.Value, dtype: 0, length: 2 }, [0xc1, 0xc1])), []), /not msgpack/);
       const notBytes = Buffer.from(inl({}, [1, 2, 3, 4, 5, 6, 7, 8]));
       notBytes[notBytes.length - 10] = 0xa8; // the bin 8 marker becomes a fixstr of 8
