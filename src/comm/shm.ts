@@ -44,9 +44,12 @@ const KEEP_MAPPED = 16;
 const own: OwnSegment[] = [];
 const mapped = new Map<string, ArrayBuffer>();
 
-/** Rounds up to 1/8 of the next power of two (at least 64 KiB): a little slack, so slowly growing arrays rarely need new segments. */
+/**
+ * Rounds up to 1/32 of the next power of two (at least 64 KiB): a little slack, so slowly growing arrays rarely
+ * need new segments, but not much, since a segment is faulted in whole (a 2 MiB tile's is 2.06 MiB).
+ */
 function roundUp(bytes: number): number {
-  const step = Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(bytes)) / 8);
+  const step = Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(bytes)) / 32);
   return Math.ceil(bytes / step) * step;
 }
 
