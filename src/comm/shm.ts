@@ -230,7 +230,7 @@ async function probe(ch: Channel): Promise<boolean> {
     await box.flush();
     if (why && !warned && process.env.DARRAY_SHM !== '0') {
       warned = true;
-      process.stderr.write(`[rank ${ch.rank}] darray: no shared memory among the ranks (${why}); large collectives use sockets\n`);
+      process.stderr.write(`[rank ${ch.rank}] darray: no shared memory among the ranks (${why}); large messages and collectives use the sockets\n`);
     }
     return all;
   } finally {
