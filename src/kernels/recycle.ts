@@ -8,6 +8,11 @@ const MIN_BYTES = 64 * 1024;
 /** Free buffers by byte length, newest last (its pages are the likeliest still in cache). */
 const free = new Map<number, ArrayBuffer[]>();
 let heldBytes = 0;
+/**
+ * Buffers this module handed out: only those are taken back. Any other may be external memory that V8 cannot
+ * detach (the addon's buffers, zmq's received frames), which structuredClone would copy instead of moving.
+ */
+const ours = new WeakSet<ArrayBuffer>();
 /** Bytes kept at most (DARRAY_RECYCLE_MB, default 64); beyond it a dead array is left to the caller. */
 let capBytes = capFromEnv();
 
@@ -17,25 +22,23 @@ function capFromEnv(): number {
 }
 
 /**
- * Takes the memory of `a`, a dead array, for a later `takeRecycled` of its size: its buffer is detached (moved
- * to a new ArrayBuffer the pool holds), so any stale reference reads an empty array rather than someone else's
- * data. Returns false (nothing changed) when `a` does not own its whole buffer, is small, is shared or cannot
- * be detached, or when the pool is full. Arrays of `allocateRecyclable` memory can always be taken.
+ * Takes the memory of `a`, a dead array of `allocateRecyclable` memory viewing all of it, for a later
+ * `takeRecycled` of its size: its buffer is detached (moved to a new ArrayBuffer the pool holds), so any stale
+ * reference reads an empty array rather than someone else's data. Returns false (nothing changed) for any
+ * other array, a small one, or when the pool is full.
  */
 export function recycle(a: ArrayBufferView): boolean {
-  const buf = a.buffer;
+  const buf = a.buffer as ArrayBuffer;
   const bytes = buf.byteLength;
-  if (!(buf instanceof ArrayBuffer) || a.byteOffset !== 0 || a.byteLength !== bytes || bytes < MIN_BYTES) return false;
+  if (!ours.has(buf) || a.byteOffset !== 0 || a.byteLength !== bytes || bytes < MIN_BYTES) return false;
   if (heldBytes + bytes > capBytes) return false;
   let moved: ArrayBuffer;
   try {
-    // Transfer detaches `buf` without copying. Node's pooled Buffers refuse; external memory that V8 may not
-    // detach (the addon's reusable buffers) is cloned instead, which is no use here: the copy is dropped.
-    moved = structuredClone(buf, { transfer: [buf] });
+    moved = structuredClone(buf, { transfer: [buf] }); // detaches `buf`, moving its memory without a copy
   } catch {
     return false;
   }
-  if (buf.byteLength !== 0) return false;
+  if (buf.byteLength !== 0) return false; // cloned after all: not ours to reuse
   let list = free.get(bytes);
   if (!list) free.set(bytes, (list = []));
   list.push(moved);
@@ -50,19 +53,20 @@ export function takeRecycled(bytes: number): ArrayBuffer | undefined {
   if (!buf) return undefined;
   if (list!.length === 0) free.delete(bytes);
   heldBytes -= bytes;
+  ours.add(buf);
   return buf;
 }
 
 /**
  * Memory for an array of `bytes` that its caller fills whole: a recycled buffer if there is one, else a fresh
- * one of its own that `recycle` can take back later (unlike the addon's external buffers, which V8 may not
- * detach). Contents unspecified.
+ * one of its own; either way `recycle` can take it back later. Contents unspecified.
  */
 export function allocateRecyclable(bytes: number): ArrayBuffer {
   const reused = takeRecycled(bytes);
   if (reused) return reused;
-  const b = Buffer.allocUnsafeSlow(bytes); // its own ArrayBuffer, offset 0
-  return b.buffer as ArrayBuffer;
+  const b = Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer; // its own ArrayBuffer, offset 0
+  ours.add(b);
+  return b;
 }
 
 /** Bytes held for reuse now. */

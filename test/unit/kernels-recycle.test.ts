@@ -14,7 +14,7 @@ describe('recycling of dead arrays', () => {
   after(() => resetRecycling());
 
   it('takes a dead array whole, detaching it, and hands its memory out once for that exact size', () => {
-    const a = new Float64Array(MiB / 8).fill(2.5);
+    const a = new Float64Array(allocateRecyclable(MiB)).fill(2.5);
     assert.equal(recycle(a), true);
     assert.equal(a.length, 0, 'a recycled array is detached: stale readers see nothing');
     assert.equal(recycledBytes(), MiB);
@@ -26,12 +26,13 @@ describe('recycling of dead arrays', () => {
     assert.equal(recycledBytes(), 0);
   });
 
-  it('leaves alone views of part of a buffer, small arrays, Node pool Buffers and shared memory', () => {
-    const big = new Float64Array(MiB / 4);
+  it('leaves alone views of part of a buffer, small arrays, and memory it did not hand out', () => {
+    const big = new Float64Array(allocateRecyclable(2 * MiB));
     assert.equal(recycle(big.subarray(8)), false);
     assert.equal(recycle(big.subarray(0, 1000)), false);
     assert.equal(big.length, MiB / 4, 'the whole array is untouched');
-    assert.equal(recycle(new Float64Array(100)), false);
+    assert.equal(recycle(new Float64Array(allocateRecyclable(8 * 1024))), false);
+    assert.equal(recycle(new Float64Array(MiB)), false);
     assert.equal(recycle(Buffer.from('pooled')), false);
     assert.equal(recycle(new Float64Array(new SharedArrayBuffer(MiB))), false);
     // The addon's reusable buffers cannot be detached (structuredClone would copy them): left alone too.
@@ -44,9 +45,9 @@ describe('recycling of dead arrays', () => {
 
   it('keeps no more than its cap; beyond it the caller keeps the array', () => {
     resetRecycling(2);
-    assert.equal(recycle(new Uint8Array(MiB)), true);
-    assert.equal(recycle(new Uint8Array(MiB)), true);
-    const third = new Uint8Array(MiB).fill(9);
+    const [first, second, third] = [0, 1, 2].map(() => new Uint8Array(allocateRecyclable(MiB)).fill(9));
+    assert.equal(recycle(first), true);
+    assert.equal(recycle(second), true);
     assert.equal(recycle(third), false);
     assert.equal(third[5], 9);
     assert.equal(recycledBytes(), 2 * MiB);
@@ -67,5 +68,9 @@ describe('recycling of dead arrays', () => {
     assert.equal(allocateUninitialized('float32', 1000).length, 1000);
     assert.equal(recycle(new Uint8Array(allocateRecyclable(3 * MiB))), true);
     assert.equal(recycledBytes(), 3 * MiB);
+    // Memory handed out again is taken back again.
+    const again = new Uint8Array(takeRecycled(3 * MiB)!);
+    assert.equal(recycle(again), true);
+    assert.equal(again.length, 0);
   });
 });
