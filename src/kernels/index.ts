@@ -310,8 +310,8 @@ export function release(...arrays: FloatArray[]): void {
 
 /**
  * For arrays nothing will read again (a received tile after its last use): drops their device copies, and keeps
- * their memory for the next array of the same size (`recycle`: the array is detached and reads as empty
- * afterwards) or, past the recycling cap, gives their host pages back to the OS now (they read as zero
+ * their memory for the next array of the same size when it came from `allocateRecyclable` (`recycle`: the array
+ * is detached and reads as empty afterwards), else gives their host pages back to the OS now (they read as zero
  * afterwards). Either way the memory is free at once, not when V8 collects the array, which happens only after
  * tens of MiB of such garbage.
  */
