@@ -1,20 +1,18 @@
 // The ZeroMQ transport of one rank: rendezvous through rank 0, a DEALER->ROUTER data stream and a control
 // stream to every peer, per-peer ordered send queues with backpressure, heartbeats, and failure of lost peers.
 import * as zmq from 'zeromq';
-import { Packr } from 'msgpackr';
 import { appendFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { CommError, PeerFailedError, ProtocolError, TimeoutError } from '../errors.js';
 import { traceRecv, traceSend } from '../trace/recorder.js';
 import type { RankEnv } from './env.js';
 import { Matcher, type Incoming } from './p2p.js';
-import { allocateRecyclable } from '../kernels/recycle.js';
 import { clientOptions, readKeyFile, serverOptions, startZap, stopZap, type JobKeys } from './security.js';
 import { ANY_SOURCE, WORLD_CONTEXT } from './tags.js';
+import { Stream } from './stream.js';
+import { rendezvous } from './rendezvous.js';
+import { landShared, SharedOutbox, travelsShared } from './shared-p2p.js';
 import {
-  acquireNow, unmapNow, discard as discardSegment, HEADER_BYTES, mapPeerNow, release as releaseSegment, type OwnSegment,
-} from './shm.js';
-import {
-  decodeBody, decodeHeader, decodeShared, dtypeOf, encodeBody, encodeControl, encodeHeader, encodeShared, INLINE_BYTES,
+  decodeBody, decodeHeader, dtypeOf, encodeBody, encodeControl, encodeHeader, encodeShared, INLINE_BYTES,
   jobHash, Kind, type AnyTypedArray, type Body, type Header,
 } from './wire.js';
 
@@ -23,101 +21,17 @@ import {
  * travel from the caller's memory without a copy and the send completes when the receiver has them (an Ack).
  */
 export const COPY_BELOW = 128 * 1024;
-/**
- * Between ranks that share memory, typed arrays of this many bytes and up (to 1 GiB) travel through the sender's
- * shared-memory segment: one copy in, one copy out into recycled memory, where a socket costs the kernel's two
- * copies, zmq's work and a fresh buffer per message (faulted in page by page): 4x the CPU for 2 MiB tiles.
- */
-export const SHARED_FROM = 256 * 1024;
-const SHARED_UP_TO = 2 ** 30;
-/** Bytes of this rank's segments busy with sends at most; further sends use the socket until acks free some. */
-const SHARED_IN_FLIGHT = 32 * 2 ** 20;
 /** Unmatched bytes from one peer above which its large messages are acked only when a receive takes them. */
 export const UNEXPECTED_LIMIT = 256 * 2 ** 20;
 /** A blocked zmq send wakes this often to notice a lost peer (the wait itself is unbounded: backpressure). */
 const SEND_POLL_MS = 500;
 
-const helloCodec = new Packr({ useRecords: false });
 
 interface PendingSend {
   op: string;
   ctx: number;
   tag: number;
   since: number;
-}
-
-interface Outgoing {
-  frames: Buffer[];
-  done: (err?: Error) => void;
-}
-
-/** One ordered zmq DEALER stream to a peer; zeromq allows one send in flight per socket, so sends queue here. */
-class Stream {
-  private readonly queue: Outgoing[] = [];
-  private busy = false;
-  constructor(readonly sock: zmq.Dealer, private readonly lost: () => Error | undefined) {}
-
-  get idle(): boolean {
-    return !this.busy && this.queue.length === 0;
-  }
-
-  push(frames: Buffer[]): Promise<void> {
-    if (!this.busy && this.queue.length === 0 && !this.lost()) {
-      // Fast path: an idle stream hands the message to zmq at once (it queues without waiting unless full).
-      this.busy = true;
-      return this.sock.send(frames).then(this.release, (e: { code?: string }) => {
-        this.busy = false;
-        if (e.code !== 'EAGAIN') {
-          if (this.queue.length) void this.pump();
-          throw e;
-        }
-        // Full: go back to the head of the queue (order!) and let the pump wait for room.
-        return new Promise<void>((resolve, reject) => {
-          this.queue.unshift({ frames, done: (err) => (err ? reject(err) : resolve()) });
-          void this.pump();
-        });
-      });
-    }
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ frames, done: (err) => (err ? reject(err) : resolve()) });
-      if (!this.busy) void this.pump();
-    });
-  }
-
-  /** Ends a fast-path send: the stream is free for queued messages (returns nothing: no extra promise to adopt). */
-  private readonly release = (): void => {
-    this.busy = false;
-    if (this.queue.length) void this.pump();
-  };
-
-  private async pump(): Promise<void> {
-    this.busy = true;
-    while (this.queue.length) {
-      const m = this.queue[0];
-      let err: Error | undefined;
-      for (;;) {
-        err = this.lost();
-        if (err) break;
-        try {
-          await this.sock.send(m.frames);
-          break;
-        } catch (e) {
-          const code = (e as { code?: string }).code;
-          if (code === 'EAGAIN') continue; // queue full: wait again, checking the peer each time
-          err = e as Error;
-          break;
-        }
-      }
-      this.queue.shift();
-      m.done(err);
-    }
-    this.busy = false;
-  }
-
-  /** Rejects everything queued (the peer is lost or the transport closed). */
-  drain(err: Error): void {
-    for (const m of this.queue.splice(this.busy ? 1 : 0)) m.done(err);
-  }
 }
 
 /** What this rank knows about one peer. */
@@ -162,11 +76,12 @@ export class Transport {
   dropped = 0;
   /** Large typed arrays go through shared memory (every rank of the job said it can map every other's). */
   private shared = false;
-  /** Arrays whose shared-memory sends are in flight: their segment and how many sends still use it. */
-  private readonly sharedOut = new WeakMap<AnyTypedArray, { seg: OwnSegment; users: number; failed: boolean }>();
-  private sharedBusy = 0;
+  private readonly outbox = new SharedOutbox();
+
   /** Messages sent through shared memory so far (for tests and diagnostics). */
-  sharedSent = 0;
+  get sharedSent(): number {
+    return this.outbox.sent;
+  }
 
   /** @internal Called on every rank once the world's shared-memory probe said yes (init). */
   enableShared(): void {
@@ -228,7 +143,7 @@ export class Transport {
       dataAddr = `tcp://${host}:${port(this.dataIn)}`;
       ctlAddr = `tcp://${host}:${port(this.ctlIn)}`;
     }
-    const table = await this.rendezvous(dataAddr, ctlAddr);
+    const table = await rendezvous(env, dataAddr, ctlAddr, this.keys, this.ownFiles);
     const handshakes: Promise<void>[] = [];
     const linked = new Set<number>();
     for (let r = 0; r < this.size; r++) {
@@ -300,65 +215,6 @@ export class Transport {
     }
   }
 
-  /** Rank 0 gathers every rank's endpoints on a ROUTER at DARRAY_ROOT and hands out the table. */
-  private async rendezvous(data: string, ctl: string): Promise<{ data: string[]; ctl: string[] }> {
-    const { env } = this;
-    const deadline = Date.now() + env.connectTimeoutMs;
-    const hello = { job: env.jobId, epoch: env.epoch, rank: this.rank, size: this.size, data, ctl };
-    if (this.rank === 0) {
-      const router = new zmq.Router({ mandatory: true, linger: 2000, ...(this.keys ? serverOptions(this.keys) : {}) });
-      try {
-        await router.bind(env.root);
-        if (env.root.startsWith('ipc://')) this.ownFiles.push(env.root.slice(6));
-        const table = { data: new Array<string>(this.size), ctl: new Array<string>(this.size) };
-        table.data[0] = data;
-        table.ctl[0] = ctl;
-        const ids: Buffer[] = [];
-        while (ids.length < this.size - 1) {
-          router.receiveTimeout = Math.max(1, deadline - Date.now());
-          let frames: Buffer[];
-          try {
-            frames = await router.receive();
-          } catch (e) {
-            const missing = [...table.data.keys()].filter((r) => !table.data[r]);
-            throw new TimeoutError(`rendezvous at ${env.root}: ranks ${missing.join(',')} did not check in within ${env.connectTimeoutMs} ms`, { rank: 0, op: 'init' }, { cause: e });
-          }
-          const h = safeUnpack(frames[1]) as typeof hello | undefined;
-          if (!h || h.job !== env.jobId || h.epoch !== env.epoch || h.size !== this.size || !Number.isInteger(h.rank) || h.rank < 1 || h.rank >= this.size || table.data[h.rank]) {
-            process.stderr.write(`[rank 0] darray init: refused a rendezvous hello that is not from this job: ${JSON.stringify(h)?.slice(0, 200)}\n`);
-            continue;
-          }
-          table.data[h.rank] = h.data;
-          table.ctl[h.rank] = h.ctl;
-          ids.push(frames[0]);
-        }
-        const reply = Buffer.from(helloCodec.pack(table));
-        for (const id of ids) await router.send([id, reply]);
-        return table;
-      } finally {
-        router.close();
-      }
-    }
-    const dealer = new zmq.Dealer({ linger: 0, receiveTimeout: env.connectTimeoutMs, ...(this.keys ? clientOptions(this.keys) : {}) });
-    try {
-      dealer.connect(env.root);
-      await dealer.send(Buffer.from(helloCodec.pack(hello)));
-      let frames: Buffer[];
-      try {
-        frames = await dealer.receive();
-      } catch (e) {
-        throw new TimeoutError(`rendezvous with rank 0 at ${env.root} got no answer within ${env.connectTimeoutMs} ms`, { rank: this.rank, op: 'init', peer: 0 }, { cause: e });
-      }
-      const table = safeUnpack(frames[0]) as { data: string[]; ctl: string[] } | undefined;
-      if (!table || !Array.isArray(table.data) || table.data.length !== this.size) {
-        throw new ProtocolError('malformed address table from rank 0', { rank: this.rank, op: 'init', peer: 0 });
-      }
-      return table;
-    } finally {
-      dealer.close();
-    }
-  }
-
   private closedError(op: string): CommError {
     return new CommError('the communicator was finalized', { rank: this.rank, op });
   }
@@ -383,12 +239,9 @@ export class Transport {
     }
     const peer = this.peers[dest]!;
     if (peer.failure) return Promise.reject(this.peerError(dest, op, tag));
-    if (this.shared && dtypeOf(data) >= 0 && !Buffer.isBuffer(data)) {
-      const ta = data as AnyTypedArray;
-      if (ta.byteLength >= SHARED_FROM && ta.byteLength <= SHARED_UP_TO) {
-        const sent = this.sendShared(peer, ctx, tag, ta, op);
-        if (sent) return sent;
-      }
+    if (this.shared && travelsShared(data)) {
+      const sent = this.sendShared(peer, ctx, tag, data, op);
+      if (sent) return sent;
     }
     let body: Body;
     try {
@@ -432,62 +285,22 @@ export class Transport {
   }
 
   /**
-   * A typed array copied into a segment of this rank's shared memory, the message naming the segment; complete
-   * when the receiver acks having copied it out. The same array sent to several peers at once is copied once:
-   * until its sends complete the caller may not change it, so they all name one segment, free again after the
-   * last ack. Undefined when no segment can be had (the caller sends through the socket instead).
+   * A typed array sent through a segment of this rank's shared memory (SharedOutbox.stage), the message naming
+   * the segment; complete when the receiver acks having copied it out. Undefined when no segment can be had
+   * (the caller sends through the socket instead).
    */
   private sendShared(peer: Peer, ctx: number, tag: number, ta: AnyTypedArray, op: string): Promise<void> | undefined {
-    let out = this.sharedOut.get(ta);
-    if (!out) {
-      if (this.sharedBusy + ta.byteLength > SHARED_IN_FLIGHT) return undefined;
-      let seg: OwnSegment;
-      try {
-        seg = acquireNow(ta.byteLength);
-      } catch {
-        return undefined;
-      }
-      new Uint8Array(seg.buffer, HEADER_BYTES, ta.byteLength).set(new Uint8Array(ta.buffer, ta.byteOffset, ta.byteLength));
-      out = { seg, users: 0, failed: false };
-      this.sharedOut.set(ta, out);
-      this.sharedBusy += ta.byteLength;
-    }
-    const use = out;
-    use.users++;
-    const done = (failed: boolean): void => {
-      use.failed ||= failed;
-      if (--use.users > 0) return;
-      if (this.sharedOut.get(ta) === use) this.sharedOut.delete(ta);
-      this.sharedBusy -= ta.byteLength;
-      if (use.failed) discardSegment(use.seg); // a peer given up on may still read it: never reuse it
-      else releaseSegment(use.seg);
-    };
-    this.sharedSent++;
+    const staged = this.outbox.stage(ta);
+    if (!staged) return undefined;
     const seq = peer.seq++;
-    const header = encodeShared({ job: this.job, epoch: this.epoch, ctx, src: this.rank, tag, seq }, ta, use.seg.desc);
+    const header = encodeShared({ job: this.job, epoch: this.epoch, ctx, src: this.rank, tag, seq }, ta, staged.desc);
     return this.sendAcked(peer, seq, [header], ctx, tag, op).then(
-      () => done(false),
+      () => staged.done(false),
       (e: unknown) => {
-        done(true);
+        staged.done(true);
         throw e;
       },
     );
-  }
-
-  /** The array a Kind.Shared message names, copied out of the sender's segment (mapped once, then cached). */
-  private landShared(h: Header): AnyTypedArray {
-    const { segment, ctor, bytes } = decodeShared(h, this.rank);
-    const buf = mapPeerNow(segment, { rank: this.rank, op: 'receive', peer: h.src, tag: h.tag });
-    if (HEADER_BYTES + bytes > buf.byteLength) {
-      throw new ProtocolError(`malformed message: ${bytes} bytes announced in a shared segment of ${buf.byteLength}`, { rank: this.rank, op: 'receive', peer: h.src, tag: h.tag });
-    }
-    // Memory that kernels.discard can recycle once the receiver is done with the array (a received tile).
-    const out = new (ctor as unknown as new (b: ArrayBuffer, o: number, n: number) => AnyTypedArray)(allocateRecyclable(bytes), 0, h.length);
-    const src = new Uint8Array(buf, HEADER_BYTES, bytes);
-    new Uint8Array(out.buffer, out.byteOffset, bytes).set(src);
-    // The owner's resident size counts the segment; ours would count it again until it is reused.
-    unmapNow(src);
-    return out;
   }
 
   private sendError(e: unknown, peer: Peer, op: string, tag: number): Error {
@@ -611,7 +424,7 @@ export class Transport {
     }
     let data: unknown;
     try {
-      data = h.kind === Kind.Shared ? this.landShared(h) : decodeBody(h, frames, this.wireCtx, 2);
+      data = h.kind === Kind.Shared ? landShared(h, this.rank) : decodeBody(h, frames, this.wireCtx, 2);
     } catch (e) {
       this.fail(h.src, (e as Error).message); // a peer that sends garbage cannot be trusted with more traffic
       throw e;
@@ -786,14 +599,6 @@ export function routingIdText(id: Buffer | undefined): string {
   const b = id.subarray(0, 32);
   const text = /^[\x21-\x7e]+$/.test(b.toString('latin1')) ? JSON.stringify(b.toString('latin1')) : `0x${b.toString('hex')}`;
   return id.byteLength > 32 ? `${text}...` : text;
-}
-
-function safeUnpack(b: Buffer | undefined): unknown {
-  try {
-    return b ? helloCodec.unpack(b) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Makes (or checks) the job's private socket directory: it must be ours and closed to everyone else. */

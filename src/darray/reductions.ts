@@ -94,7 +94,7 @@ export async function reduceAxis(a: DArray, op: ReduceOp, axisArg: number): Prom
     return s;
   };
   // To each rank, the partials for its output tiles in its tile order; the receiver knows who holds which.
-  const size = comm.size, me = comm.rank;
+  const size = comm.size;
   const outgoing = Array.from({ length: size }, (_, d) => {
     const parts = layoutTiles(out.layout, d).map((t) => partials.get(tileKey(t))).filter((p): p is Float64Array => !!p);
     const buf = new Float64Array(parts.reduce((n, p) => n + p.length, 0));

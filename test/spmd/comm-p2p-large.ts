@@ -5,7 +5,8 @@
 // shared memory (one host), or through the sockets with DARRAY_SHM=0: both runs must give the same results.
 import assert from 'node:assert/strict';
 import { finalize, init } from '../../src/comm/index.js';
-import { SHARED_FROM, UNEXPECTED_LIMIT, type Transport } from '../../src/comm/transport.js';
+import { SHARED_FROM } from '../../src/comm/shared-p2p.js';
+import { UNEXPECTED_LIMIT, type Transport } from '../../src/comm/transport.js';
 
 const comm = await init();
 const { rank, size } = comm;

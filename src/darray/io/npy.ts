@@ -1,7 +1,6 @@
 // .npy export of a whole array for quick looks in numpy: `da.saveNpy(A, 'a.npy')` (collective, written by
 // the root) or `da.toNpy(ndarray)` for the bytes of a collected ndarray.
 
-import fs from 'node:fs';
 import ndarray from 'ndarray';
 import { DArray } from '../darray.js';
 import { dtypeOf, type TypedArray } from '../dtype.js';

@@ -1,0 +1,92 @@
+// Point-to-point messages through shared memory between the ranks of one host: the sender stages a typed array in
+// a segment of its own (SharedOutbox), the message names the segment, the receiver copies it out (landShared) and
+// acks, which frees the segment. Used once the world's probe at init found that every rank can map every other's.
+import { ProtocolError } from '../errors.js';
+import { allocateRecyclable } from '../kernels/recycle.js';
+import {
+  acquireNow, discard as discardSegment, HEADER_BYTES, mapPeerNow, release as releaseSegment, unmapNow,
+  type OwnSegment, type SegmentDesc,
+} from './shm.js';
+import { decodeShared, dtypeOf, type AnyTypedArray, type Header } from './wire.js';
+
+/**
+ * Between ranks that share memory, typed arrays of this many bytes and up (to 1 GiB) travel through the sender's
+ * shared-memory segment: one copy in, one copy out into recycled memory, where a socket costs the kernel's two
+ * copies, zmq's work and a fresh buffer per message (faulted in page by page): 4x the CPU for 2 MiB tiles.
+ */
+export const SHARED_FROM = 256 * 1024;
+const SHARED_UP_TO = 2 ** 30;
+/** Bytes of this rank's segments busy with sends at most; further sends use the socket until acks free some. */
+const SHARED_IN_FLIGHT = 32 * 2 ** 20;
+
+/** Whether `data` is a typed array of a size that travels through shared memory (Buffers never do). */
+export function travelsShared(data: unknown): data is AnyTypedArray {
+  if (dtypeOf(data) < 0 || Buffer.isBuffer(data)) return false;
+  const bytes = (data as AnyTypedArray).byteLength;
+  return bytes >= SHARED_FROM && bytes <= SHARED_UP_TO;
+}
+
+/** One send's hold on a staged array: the segment to name, and what to call when that send has ended. */
+export interface Staged {
+  desc: SegmentDesc;
+  done(failed: boolean): void;
+}
+
+/** The sender's side: this rank's segments that hold arrays being sent. */
+export class SharedOutbox {
+  /** Arrays whose shared-memory sends are in flight: their segment and how many sends still use it. */
+  private readonly out = new WeakMap<AnyTypedArray, { seg: OwnSegment; users: number; failed: boolean }>();
+  private busy = 0;
+  /** Messages sent through shared memory so far. */
+  sent = 0;
+
+  /**
+   * Stages `ta` for one more send: copied into a segment of this rank, or the segment it is already in. The same
+   * array sent to several peers at once is copied once: until its sends complete the caller may not change it,
+   * so they all name one segment, free again after the last `done`. Undefined when no segment can be had.
+   */
+  stage(ta: AnyTypedArray): Staged | undefined {
+    let use = this.out.get(ta);
+    if (!use) {
+      if (this.busy + ta.byteLength > SHARED_IN_FLIGHT) return undefined;
+      let seg: OwnSegment;
+      try {
+        seg = acquireNow(ta.byteLength);
+      } catch {
+        return undefined;
+      }
+      new Uint8Array(seg.buffer, HEADER_BYTES, ta.byteLength).set(new Uint8Array(ta.buffer, ta.byteOffset, ta.byteLength));
+      use = { seg, users: 0, failed: false };
+      this.out.set(ta, use);
+      this.busy += ta.byteLength;
+    }
+    const held = use;
+    held.users++;
+    this.sent++;
+    const done = (failed: boolean): void => {
+      held.failed ||= failed;
+      if (--held.users > 0) return;
+      if (this.out.get(ta) === held) this.out.delete(ta);
+      this.busy -= ta.byteLength;
+      if (held.failed) discardSegment(held.seg); // a peer given up on may still read it: never reuse it
+      else releaseSegment(held.seg);
+    };
+    return { desc: held.seg.desc, done };
+  }
+}
+
+/** The array a Kind.Shared message names, copied out of the sender's segment (mapped once, then cached). */
+export function landShared(h: Header, rank: number): AnyTypedArray {
+  const { segment, ctor, bytes } = decodeShared(h, rank);
+  const buf = mapPeerNow(segment, { rank, op: 'receive', peer: h.src, tag: h.tag });
+  if (HEADER_BYTES + bytes > buf.byteLength) {
+    throw new ProtocolError(`malformed message: ${bytes} bytes announced in a shared segment of ${buf.byteLength}`, { rank, op: 'receive', peer: h.src, tag: h.tag });
+  }
+  // Memory that kernels.discard can recycle once the receiver is done with the array (a received tile).
+  const out = new (ctor as unknown as new (b: ArrayBuffer, o: number, n: number) => AnyTypedArray)(allocateRecyclable(bytes), 0, h.length);
+  const src = new Uint8Array(buf, HEADER_BYTES, bytes);
+  new Uint8Array(out.buffer, out.byteOffset, bytes).set(src);
+  // The owner's resident size counts the segment; ours would count it again until it is reused.
+  unmapNow(src);
+  return out;
+}
