@@ -1,9 +1,11 @@
-// Module entry of darray_native.node: registers the tile kernels, the collectives' combine and shared memory, and
-// the controls TypeScript uses for policy (BLAS threads, OpenCL device, tile cache). Stateless but the OpenCL device.
+// Module entry of darray_native.node: registers the tile kernels, the collectives' combine, shared memory, CPU
+// affinity and the controls TypeScript uses for policy (BLAS threads, OpenCL device, tile cache). Stateless but
+// the OpenCL device.
 #include <napi.h>
 
 #include <stdexcept>
 
+#include "affinity.h"
 #include "args.h"
 #include "combine.h"
 #include "cpu/blas.h"
@@ -99,6 +101,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterMemory(env, exports);
   RegisterShm(env, exports);
   RegisterCombine(env, exports);
+  RegisterAffinity(env, exports);
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads, "getThreads"));
   exports.Set("clDevices", Napi::Function::New(env, ClDevices, "clDevices"));

@@ -20,6 +20,8 @@ export interface LaunchOptions {
   exports: { name: string; value?: string }[];
   tagOutput: boolean;
   oversubscribe: boolean;
+  /** `--bind-to`: each rank's threads on its own share of its host's cores, or left to the OS. */
+  bindTo?: 'core' | 'none';
   trace?: string;
   help: boolean;
   program?: string;
@@ -42,6 +44,9 @@ Options (parsing stops at PROGRAM):
   --tag-output            prefix every output line with [rank] (default)
   --no-tag-output         pass output through untagged (still whole lines)
   --oversubscribe         allow more ranks than hostfile slots (one BLAS thread per rank)
+  --bind-to core|none     core (default): each rank runs on its own share of its host's
+                          cores, as Open MPI binds; ranks that outnumber the cores stay
+                          unbound. none: the OS places every thread (DARRAY_BIND)
   --trace FILE            ask ranks to record a timeline (DARRAY_TRACE_DIR=FILE.parts)
   -h, --help              print this help
 
@@ -108,13 +113,19 @@ export function parseArgs(argv: readonly string[]): LaunchOptions {
       case '--no-tag-output': opts.tagOutput = false; break;
       case '--oversubscribe': opts.oversubscribe = true; break;
       case '--trace': opts.trace = value(flag, inline); break;
+      case '--bind-to': {
+        const to = value(flag, inline);
+        if (to !== 'core' && to !== 'none') throw new UsageError(`--bind-to takes core or none, got '${to}'`);
+        opts.bindTo = to;
+        break;
+      }
       case '-h': case '--help': opts.help = true; break;
       default:
         // `-n4` and `-np4`, as mpirun accepts them.
         if (/^-(n|np)\d+$/.test(arg)) { opts.np = positiveInt('-n', arg.replace(/^-(np|n)/, '')); break; }
         throw new UsageError(`unknown option '${arg}'`);
     }
-    if (inline !== undefined && !['--np', '--n', '--timeout', '--hostfile', '--launch-agent', '--trace'].includes(flag)) {
+    if (inline !== undefined && !['--np', '--n', '--timeout', '--hostfile', '--launch-agent', '--trace', '--bind-to'].includes(flag)) {
       throw new UsageError(`option ${flag} takes no value, got '${arg}'`);
     }
   }

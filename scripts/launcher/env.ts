@@ -15,6 +15,8 @@ export interface JobEnv {
   keys?: JobKeys[];
   /** -x exports, values already resolved. */
   exports: Record<string, string>;
+  /** --bind-to, when given: it wins over DARRAY_BIND from -x or the environment. */
+  bind?: 'core' | 'none';
 }
 
 /** Variables owned by the launcher: never inherited from the launcher's own environment. */
@@ -63,6 +65,8 @@ export function rankVariables(job: JobEnv, p: Placement, userEnv: NodeJS.Process
   // two more so file I/O is not queued behind kernels.
   vars.UV_THREADPOOL_SIZE = job.exports.UV_THREADPOOL_SIZE ?? userEnv.UV_THREADPOOL_SIZE ??
     String(Math.max(4, Number(vars.OPENBLAS_NUM_THREADS) + 2));
+  // Ranks bind to their share of the host's cores unless told otherwise (the rank applies it: src/kernels/config.ts).
+  vars.DARRAY_BIND = job.bind ?? job.exports.DARRAY_BIND ?? userEnv.DARRAY_BIND ?? 'core';
   vars.DARRAY_RANK = String(p.rank);
   vars.DARRAY_SIZE = String(job.size);
   vars.DARRAY_JOB_ID = job.jobId;

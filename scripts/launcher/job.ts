@@ -351,7 +351,7 @@ export async function runJob(opts: LaunchOptions, io: JobIO = {
       fs.mkdirSync(traceDir, { recursive: true });
     }
     const job: JobEnv = { jobId: crypto.randomBytes(8).toString('hex'), size: places.length, root, rundir,
-      transport: multiHost ? 'tcp' : 'ipc', traceDir, exports, keys: multiHost ? makeJobKeys(places.length) : undefined };
+      transport: multiHost ? 'tcp' : 'ipc', traceDir, exports, bind: opts.bindTo, keys: multiHost ? makeJobKeys(places.length) : undefined };
     const code = await new Job(opts, io, job, command, places).run();
     return traceDir === undefined ? code : finishTrace(traceDir, path.resolve(io.cwd, opts.trace!), code, io);
   } finally {

@@ -5,7 +5,7 @@ import { BackendError, NotPositiveDefiniteError, SingularMatrixError } from '../
 import { Limiter } from './limiter.js';
 import { recycle } from './recycle.js';
 import { traceKernel } from '../trace/recorder.js';
-import { type BackendName, cacheBudgetBytes, defaultConcurrency, ensureOpenblasCoretype, ensurePoclCache, envBackend } from './config.js';
+import { type BackendName, cacheBudgetBytes, coreShare, defaultConcurrency, ensureOpenblasCoretype, ensurePoclCache, envBackend } from './config.js';
 import {
   type FloatArray,
   type Mat,
@@ -22,7 +22,7 @@ import {
 export type { FloatArray, Mat } from './validate.js';
 export type { BackendName } from './config.js';
 
-type Arg = boolean | number | string | FloatArray | Int32Array | FloatArray[];
+type Arg = boolean | number | string | FloatArray | Int32Array | FloatArray[] | number[];
 type NativeFn = (...args: Arg[]) => unknown;
 type Native = Record<string, NativeFn>;
 
@@ -56,7 +56,24 @@ function native(): Native {
     });
   }
   addon.setThreads(concurrency.threadsPerCall);
+  bindOwnCores(addon);
   return addon;
+}
+
+/**
+ * Binds every thread of this process to the cores it owns (coreShare), once, when the addon loads: during
+ * `init` in a job of several ranks on one host (its shared-memory probe), before the first kernel otherwise.
+ * Threads started later inherit the binding. A system that refuses (a container's seccomp) gets a warning.
+ */
+function bindOwnCores(a: Native): void {
+  const cpus = coreShare(a.cpusAllowed() as number[]);
+  if (!cpus) return;
+  try {
+    a.bindThreads(cpus);
+  } catch (e) {
+    process.stderr.write(`darray: warning: rank ${process.env.DARRAY_RANK ?? 0}: cannot bind to cores ${cpus.join(',')}` +
+      ` (DARRAY_BIND=core): ${(e as Error).message}; running unbound\n`);
+  }
 }
 
 /** @internal The loaded addon, for the other TypeScript faces of it in this directory (shm.ts, combine.ts). */

@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import * as K from '../../src/kernels/index.js';
 import * as R from '../../src/kernels/reference.js';
 import { Limiter } from '../../src/kernels/limiter.js';
-import { coresOwned, defaultConcurrency } from '../../src/kernels/config.js';
+import { coreShare, coresOwned, defaultConcurrency } from '../../src/kernels/config.js';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -133,6 +133,21 @@ describe('kernel policy', () => {
       assert.deepEqual(defaultConcurrency(), { maxInFlight: 2, threadsPerCall: 2 });
     });
     withEnv({ OPENBLAS_NUM_THREADS: 'two' }, () => assert.throws(() => coresOwned(), /OPENBLAS_NUM_THREADS must be a positive integer/));
+  });
+
+  it('DARRAY_BIND=core gives each local rank its own equal contiguous share of the allowed CPUs', () => {
+    const env = (bind: string | undefined, rank: number, size: number) => ({ DARRAY_BIND: bind, DARRAY_LOCAL_RANK: String(rank), DARRAY_LOCAL_SIZE: String(size) });
+    const cpus = [0, 1, 2, 3, 4, 5, 6, 7];
+    assert.deepEqual(coreShare(cpus, env('core', 0, 2)), [0, 1, 2, 3]);
+    assert.deepEqual(coreShare(cpus, env('core', 1, 2)), [4, 5, 6, 7]);
+    assert.deepEqual(coreShare(cpus, env('core', 2, 3)), [4, 5], 'a remainder stays unused, as Open MPI leaves it');
+    assert.deepEqual(coreShare([2, 5, 9], env('core', 1, 3)), [5], 'the ids of the allowed set, not 0..n-1');
+    assert.deepEqual(coreShare(cpus, env('core', 0, 1)), cpus);
+    assert.equal(coreShare([0, 1], env('core', 3, 4)), undefined, 'more ranks than CPUs: unbound');
+    assert.equal(coreShare(cpus, env('none', 0, 2)), undefined);
+    assert.equal(coreShare(cpus, env(undefined, 0, 2)), undefined, 'not under darray-run: the launcher in charge binds');
+    assert.equal(coreShare(cpus, env('core', 2, 2)), undefined, 'an impossible local rank binds nothing');
+    assert.throws(() => coreShare(cpus, env('socket', 0, 2)), /DARRAY_BIND must be 'core' or 'none', got 'socket'/);
   });
 
   it('never puts more kernels in flight than the libuv pool runs; the rest of the cores go to BLAS threads', () => {

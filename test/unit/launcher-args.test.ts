@@ -26,7 +26,7 @@ describe('launcher argument parsing', () => {
 
   it('reads every flag, in both --flag value and --flag=value forms', () => {
     const o = parseArgs(['--timeout', '2.5', '--hostfile=hosts', '--launch-agent', 'ssh -p 2222', '-x', 'A=1=2',
-      '-x', 'B', '--no-tag-output', '--oversubscribe', '--trace', 'out.json', 'prog', 'a']);
+      '-x', 'B', '--no-tag-output', '--oversubscribe', '--trace', 'out.json', '--bind-to', 'none', 'prog', 'a']);
     assert.equal(o.timeout, 2.5);
     assert.equal(o.hostfile, 'hosts');
     assert.equal(o.launchAgent, 'ssh -p 2222');
@@ -34,6 +34,9 @@ describe('launcher argument parsing', () => {
     assert.equal(o.tagOutput, false);
     assert.equal(o.oversubscribe, true);
     assert.equal(o.trace, 'out.json');
+    assert.equal(o.bindTo, 'none');
+    assert.equal(parseArgs(['--bind-to=core', 'p']).bindTo, 'core');
+    assert.equal(parseArgs(['p']).bindTo, undefined, 'the rank variables decide the default');
     assert.deepEqual(o.programArgs, ['a']);
     assert.equal(parseArgs(['--no-tag-output', '--tag-output', 'p']).tagOutput, true);
   });
@@ -61,6 +64,7 @@ describe('launcher argument parsing', () => {
     [['--launch-agent', ' ', 'p'], /--launch-agent needs a command/],
     [['--frobnicate', 'p'], /unknown option '--frobnicate'/],
     [['--oversubscribe=yes', 'p'], /option --oversubscribe takes no value/],
+    [['--bind-to', 'socket', 'p'], /--bind-to takes core or none, got 'socket'/],
     [['-n', '2'], /no program given/],
     [[], /no program given/],
   ];

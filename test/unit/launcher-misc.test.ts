@@ -41,7 +41,7 @@ describe('launcher helpers', () => {
     const [p] = placeRanks(4, parseHostfile('h0 slots=2\nh1 slots=2'), false).slice(3);
     const v = rankVariables({ ...job, exports: { A: '1', DARRAY_RANK: '9' } }, p, {});
     assert.deepEqual(v, {
-      A: '1', OPENBLAS_NUM_THREADS: '1', UV_THREADPOOL_SIZE: '4', DARRAY_RANK: '3', DARRAY_SIZE: '4', DARRAY_JOB_ID: 'abcd',
+      A: '1', OPENBLAS_NUM_THREADS: '1', UV_THREADPOOL_SIZE: '4', DARRAY_BIND: 'core', DARRAY_RANK: '3', DARRAY_SIZE: '4', DARRAY_JOB_ID: 'abcd',
       DARRAY_ROOT: 'tcp://h0:5000', DARRAY_RUNDIR: '/tmp/darray-x/r3', DARRAY_LOCAL_RANK: '1',
       DARRAY_LOCAL_SIZE: '2', DARRAY_TRANSPORT: 'tcp', DARRAY_HOST: 'h1',
     });
@@ -58,6 +58,14 @@ describe('launcher helpers', () => {
     assert.equal(blasThreads({ ...p, localSize: 9 }), 1);
     assert.equal(rankVariables(job, p, { OPENBLAS_NUM_THREADS: '5' }).OPENBLAS_NUM_THREADS, '5');
     assert.equal(rankVariables({ ...job, exports: { OPENBLAS_NUM_THREADS: '3' } }, p, {}).OPENBLAS_NUM_THREADS, '3');
+  });
+
+  it('binds ranks to cores by default; --bind-to wins over -x DARRAY_BIND, which wins over the environment', () => {
+    const [p] = placeRanks(2, parseHostfile('h slots=2'), false);
+    assert.equal(rankVariables(job, p, {}).DARRAY_BIND, 'core');
+    assert.equal(rankVariables(job, p, { DARRAY_BIND: 'none' }).DARRAY_BIND, 'none');
+    assert.equal(rankVariables({ ...job, exports: { DARRAY_BIND: 'core' } }, p, { DARRAY_BIND: 'none' }).DARRAY_BIND, 'core');
+    assert.equal(rankVariables({ ...job, exports: { DARRAY_BIND: 'core' }, bind: 'none' }, p, {}).DARRAY_BIND, 'none');
   });
 
   it('sizes the libuv pool that runs kernels to the cores a rank owns, plus two for file I/O', () => {
