@@ -26,7 +26,6 @@ export const UNEXPECTED_LIMIT = 256 * 2 ** 20;
 /** A blocked zmq send wakes this often to notice a lost peer (the wait itself is unbounded: backpressure). */
 const SEND_POLL_MS = 500;
 
-
 interface PendingSend {
   op: string;
   ctx: number;
@@ -76,8 +75,8 @@ export class Transport {
   dropped = 0;
   /** Large typed arrays go through shared memory (every rank of the job said it can map every other's). */
   private shared = false;
+  /** This rank's segments holding arrays on their way to peers. */
   private readonly outbox = new SharedOutbox();
-
   /** Messages sent through shared memory so far (for tests and diagnostics). */
   get sharedSent(): number {
     return this.outbox.sent;
