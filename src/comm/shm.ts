@@ -157,13 +157,9 @@ const PREFAULT_BYTES = 256 * 1024;
  * pre-faulted.
  */
 export function freshArray<T extends ArrayBufferView>(ctor: new (n: number) => T, n: number): T {
-  const bpe = (ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-  const reused = takeRecycled(n * bpe);
-  if (reused) return new (ctor as unknown as new (b: ArrayBuffer, o: number, n: number) => T)(reused, 0, n);
-  if (api && n * bpe >= REUSE_BYTES) {
-    const buf = api.allocReusable(n * bpe, Math.min(2 ** 30, 3 * n * bpe));
-    return new (ctor as unknown as new (b: ArrayBuffer, o: number, n: number) => T)(buf, 0, n);
-  }
+  const bytes = n * (ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+  const buf = takeRecycled(bytes) ?? (api && bytes >= REUSE_BYTES ? api.allocReusable(bytes, Math.min(2 ** 30, 3 * bytes)) : undefined);
+  if (buf) return new (ctor as unknown as new (b: ArrayBuffer, o: number, n: number) => T)(buf, 0, n);
   const a = new ctor(n);
   if (api && a.byteLength >= PREFAULT_BYTES) api.prefault(a);
   return a;

@@ -48,8 +48,9 @@ export async function cholesky(A: DArray, opts: CholeskyOptions = {}): Promise<D
   // Without overwrite, the factor starts as an empty array of A's layout: each lower tile takes A's values in a
   // queued job of its own, so the first panel need not wait for the whole copy. The upper tiles stay
   // unmaterialised zero tiles, so they take no memory unless someone reads them.
-  // In place, the upper tiles' memory goes back to the OS now, before the received panels need room, rather
-  // than whenever V8 collects their arrays (a third of the footprint at 4 ranks, n = 4096).
+  // In place, the upper tiles' memory is freed now (kept for the next tile of its size, or given back to the OS),
+  // before the received panels need room, rather than whenever V8 collects their arrays (a third of the
+  // footprint at 4 ranks, n = 4096).
   const L = opts.overwrite ? A : A.similar();
   if (opts.overwrite) {
     for (const [i, j] of A.tileIndices()) {
