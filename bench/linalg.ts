@@ -165,12 +165,13 @@ async function main(): Promise<void> {
   // dispatch work and garbage to collect, which on a machine of a core per rank comes out of the BLAS time, and
   // a tile GEMM reads its operands cold: large tiles win. Cholesky: 512 (interleaved runs at n = 2048 and 4096
   // on 2 and 4 ranks, 2 cores: 1.1-1.5x the speed of 256 despite the longer critical path; 1024 leaves too few
-  // tile columns). GEMM: n / 4, from 256 to 1024 (SUMMA's balance does not depend on the tile count; at
-  // n = 4096 on 2 ranks 1024 ran 1.25x as fast as 512).
+  // tile columns). GEMM: n / 2, from 256 to 1024 (SUMMA's balance does not depend on the tile count; at
+  // n = 4096 on 2 ranks 1024 ran 1.25x as fast as 512 and as fast as 2048; at n = 2048, 1024 ran 1.10x as fast
+  // as 512 on 2 ranks and 1.25x on 4, medians of 8 and 6 alternating rounds).
   const tileFor = (op: string, n: number): number => {
     const env = op === 'gemm' ? process.env.BENCH_GEMM_TILE : process.env.BENCH_CHOL_TILE;
     if (env) return Number(env);
-    return op === 'gemm' ? Math.min(1024, Math.max(256, n / 4)) : 512;
+    return op === 'gemm' ? Math.min(1024, Math.max(256, n / 2)) : 512;
   };
   const cores = availableParallelism();
   const env = blasEnv();

@@ -10,7 +10,7 @@ import { type Dtype, isDtype } from './dtype.js';
 export interface DArrayOptions {
   /** Element type; default 'float64'. */
   dtype?: Dtype;
-  /** Tile extent per dimension; default from `defaultBlockSize` (256 per dimension for 2-D, see there). */
+  /** Tile extent per dimension; default from `defaultBlockSize` (512 per dimension for 2-D, see there). */
   blockSize?: number[];
   /** Process grid the tiles are dealt over; prod(grid) <= comm.size; default `defaultGrid(size, ndim)`. */
   grid?: number[];

@@ -92,7 +92,8 @@ describe('distribution math', () => {
   });
 
   it('default block size is capped per rank count and dimension', () => {
-    assert.deepEqual(defaultBlockSize([4096, 4096], [2, 2]), [256, 256]);
+    assert.deepEqual(defaultBlockSize([4096, 4096], [2, 2]), [512, 512]);
+    assert.deepEqual(defaultBlockSize([600, 4096], [2, 2]), [300, 512]);
     assert.deepEqual(defaultBlockSize([100, 7], [2, 2]), [50, 4]);
     assert.deepEqual(defaultBlockSize([1 << 20], [4]), [65536]);
     assert.deepEqual(defaultBlockSize([0, 3, 1000], [1, 1, 2]), [1, 3, 64]);
