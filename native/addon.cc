@@ -1,6 +1,6 @@
-// Module entry of darray_native.node: registers the tile kernels, the collectives' combine, shared memory, CPU
-// affinity and the controls TypeScript uses for policy (BLAS threads, OpenCL device, tile cache). Stateless but
-// the OpenCL device.
+// Module entry of darray_native.node: registers the tile kernels, the collectives' combine, DArray's strided
+// block copy, shared memory, CPU affinity and the controls TypeScript uses for policy (BLAS threads, OpenCL
+// device, tile cache). Stateless but the OpenCL device.
 #include <napi.h>
 
 #include <stdexcept>
@@ -13,6 +13,7 @@
 #include "memory.h"
 #include "opencl/device.h"
 #include "shm.h"
+#include "strided.h"
 #include "typed_data.h"
 #include "worker.h"
 
@@ -101,6 +102,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterMemory(env, exports);
   RegisterShm(env, exports);
   RegisterCombine(env, exports);
+  RegisterStrided(env, exports);
   RegisterAffinity(env, exports);
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads, "getThreads"));

@@ -77,8 +77,10 @@ export interface Box {
 }
 
 /**
- * A run: `length` elements, contiguous in the destination tile from `dstOffset`, read in the source tile
- * from `srcOffset` with `srcStride`.
+ * A run: `rows` rows of `length` elements. Row q is contiguous in the destination tile from
+ * `dstOffset + q * dstRowStride` and read in the source tile from `srcOffset + q * srcRowStride` with
+ * `srcStride`. A run spans its box's last two axes, so a 2-D box is one run: its copy is one block copy, and a
+ * transposing one can go in cache-sized squares.
  */
 export interface Run {
   box: Box;
@@ -86,6 +88,9 @@ export interface Run {
   srcStride: number;
   dstOffset: number;
   length: number;
+  rows: number;
+  srcRowStride: number;
+  dstRowStride: number;
 }
 
 interface Segment { tile: number; lo: number; hi: number }
@@ -146,7 +151,7 @@ export function maxLocalCount(src: Layout, dst: Layout, size: number): number {
 
 /**
  * The runs rank `s` sends to rank `d`, in the order both sides agree on: destination tiles of d row-major,
- * then their boxes from tiles of s, then rows of each box row-major. `srcGeom` is needed only by the sender.
+ * then their boxes from tiles of s, then the runs of each box row-major. `srcGeom` is needed only by the sender.
  */
 export function* pairRuns(
   src: Layout, dst: Layout, map: Mapping, s: number, d: number, srcGeom?: GeometryOf,
@@ -169,7 +174,7 @@ function* boxRuns(box: Box, map: Mapping, doff: number[], dstr: number[], soff: 
   if (nd === 0) {
     let so = g.offset;
     for (let a = 0; a < soff.length; a++) so += (map.fixed[a] - soff[a]) * g.stride[a];
-    yield { box, srcOffset: so, srcStride: 0, dstOffset: 0, length: 1 };
+    yield { box, srcOffset: so, srcStride: 0, dstOffset: 0, length: 1, rows: 1, srcRowStride: 0, dstRowStride: 0 };
     return;
   }
   // Source offset of the fixed (dropped) axes, then per destination axis its contribution.
@@ -180,16 +185,25 @@ function* boxRuns(box: Box, map: Mapping, doff: number[], dstr: number[], soff: 
   const sAt = (d: number, x: number) => (map.start[d] + map.step[d] * x - soff[map.axes[d]]) * g.stride[map.axes[d]];
   const last = nd - 1;
   const length = box.hi[last] - box.lo[last];
-  const x = box.lo.slice(0, last);
+  // Rows run along the second last axis (a 1-D box is one row); the axes before it are walked row-major.
+  const rowAxis = last - 1;
+  const rows = rowAxis >= 0 ? box.hi[rowAxis] - box.lo[rowAxis] : 1;
+  const srcRowStride = rowAxis >= 0 ? sstep[rowAxis] : 0;
+  const dstRowStride = rowAxis >= 0 ? dstr[rowAxis] : 0;
+  const x = box.lo.slice(0, Math.max(0, rowAxis));
   for (;;) {
     let so = base + sAt(last, box.lo[last]);
     let dof = box.lo[last] - doff[last];
-    for (let d = 0; d < last; d++) {
+    if (rowAxis >= 0) {
+      so += sAt(rowAxis, box.lo[rowAxis]);
+      dof += (box.lo[rowAxis] - doff[rowAxis]) * dstr[rowAxis];
+    }
+    for (let d = 0; d < rowAxis; d++) {
       so += sAt(d, x[d]);
       dof += (x[d] - doff[d]) * dstr[d];
     }
-    yield { box, srcOffset: so, srcStride: sstep[last], dstOffset: dof, length };
-    let d = last - 1;
+    yield { box, srcOffset: so, srcStride: sstep[last], dstOffset: dof, length, rows, srcRowStride, dstRowStride };
+    let d = rowAxis - 1;
     while (d >= 0 && ++x[d] >= box.hi[d]) { x[d] = box.lo[d]; d--; }
     if (d < 0) return;
   }

@@ -2,7 +2,9 @@
 // in alltoall rounds of bounded size so no rank ever holds more than about twice its local data.
 
 import type { Comm } from '../comm/index.js';
-import { allocate, type Dtype, type TypedArray } from './dtype.js';
+import { recycle } from '../kernels/recycle.js';
+import { copy2d } from '../kernels/strided.js';
+import { allocate, allocateUninitialized, type Dtype, type TypedArray } from './dtype.js';
 import {
   type GeometryOf, type Layout, type Mapping, type Run, maxLocalCount, pairCounts, pairRuns,
 } from './exchange-plan.js';
@@ -63,10 +65,35 @@ class TileHolder {
 
 const sameIndex = (x: readonly number[], y: readonly number[]) => x.length === y.length && x.every((v, i) => v === y[i]);
 
-/** Walks one pair's runs and moves elements between tiles and a message buffer, resuming where it stopped. */
+/** Blocks of at least this many elements go to the addon's block copy; a call costs about what 100 elements do in JS. */
+const NATIVE_BLOCK = 256;
+
+/**
+ * dst[dOff + i dRow + j] = src[sOff + i sRow + j sCol] for i < rows, j < cols: one contiguous row by `set`, a
+ * larger block by the addon (which transposes in cache-sized squares), a small one in JS.
+ */
+function copyBlock(dst: TypedArray, dOff: number, dRow: number, src: TypedArray, sOff: number, sRow: number,
+  sCol: number, rows: number, cols: number): void {
+  if (rows === 1 && sCol === 1) {
+    dst.set(src.subarray(sOff, sOff + cols), dOff);
+  } else if (rows * cols >= NATIVE_BLOCK) {
+    copy2d(dst, dOff, dRow, src, sOff, sRow, sCol, rows, cols);
+  } else {
+    for (let i = 0; i < rows; i++) {
+      const so = sOff + i * sRow, d0 = dOff + i * dRow;
+      for (let j = 0; j < cols; j++) dst[d0 + j] = src[so + j * sCol];
+    }
+  }
+}
+
+/**
+ * Walks one pair's runs and moves elements between tiles and a message buffer, resuming where it stopped. The
+ * buffer holds each run's rows back to back; whole rows move as one block, a row cut by the end of a message in
+ * two parts.
+ */
 class RunCursor {
   private run: Run | undefined;
-  private pos = 0;
+  private pos = 0; // elements of the current run already moved
   private readonly tiles: TileHolder;
 
   constructor(private readonly runs: Iterator<Run>, lookup: TileLookup, side: 'src' | 'dst') {
@@ -79,7 +106,7 @@ class RunCursor {
   }
 
   private next(): Run | undefined {
-    if (!this.run || this.pos >= this.run.length) {
+    if (!this.run || this.pos >= this.run.rows * this.run.length) {
       const it = this.runs.next();
       this.run = it.done ? undefined : it.value;
       this.pos = 0;
@@ -87,33 +114,40 @@ class RunCursor {
     return this.run;
   }
 
-  /** Copies the next `n` elements of the sequence into buf[0..n). */
-  pack(buf: TypedArray, n: number): void {
+  /**
+   * Moves the next `n` elements of the sequence between the buffer (from 0) and the tiles: `pack` reads the
+   * tiles into the buffer, else the buffer is written to the tiles.
+   */
+  private move(buf: TypedArray, n: number, pack: boolean): void {
     let k = 0;
     while (k < n) {
       const r = this.next();
       if (!r) throw new DArrayError(`exchange plan ran out after ${k} of ${n} elements`);
-      const src = this.tiles.of(r);
-      const m = Math.min(n - k, r.length - this.pos);
-      const s0 = r.srcOffset + this.pos * r.srcStride;
-      if (r.srcStride === 1) buf.set(src.subarray(s0, s0 + m), k);
-      else for (let t = 0; t < m; t++) buf[k + t] = src[s0 + t * r.srcStride];
-      k += m;
-      this.pos += m;
+      const tile = this.tiles.of(r);
+      const len = r.length;
+      const row = Math.floor(this.pos / len), col = this.pos - row * len;
+      // Whole rows while they fit, else what is left of this row or of the message.
+      const rows = col === 0 ? Math.min(r.rows - row, Math.floor((n - k) / len)) : 0;
+      const cols = rows > 0 ? len : Math.min(n - k, len - col);
+      const count = Math.max(rows, 1);
+      if (pack) {
+        copyBlock(buf, k, len, tile, r.srcOffset + row * r.srcRowStride + col * r.srcStride, r.srcRowStride, r.srcStride, count, cols);
+      } else {
+        copyBlock(tile, r.dstOffset + row * r.dstRowStride + col, r.dstRowStride, buf, k, len, 1, count, cols);
+      }
+      k += count * cols;
+      this.pos += count * cols;
     }
+  }
+
+  /** Copies the next `n` elements of the sequence into buf[0..n). */
+  pack(buf: TypedArray, n: number): void {
+    this.move(buf, n, true);
   }
 
   /** Writes buf[0..n) to the next `n` destination positions of the sequence. */
   unpack(buf: TypedArray, n: number): void {
-    let k = 0;
-    while (k < n) {
-      const r = this.next();
-      if (!r) throw new DArrayError(`exchange plan ran out after ${k} of ${n} elements`);
-      const m = Math.min(n - k, r.length - this.pos);
-      this.tiles.of(r).set(buf.subarray(k, k + m), r.dstOffset + this.pos);
-      k += m;
-      this.pos += m;
-    }
+    this.move(buf, n, false);
   }
 }
 
@@ -123,9 +157,7 @@ function copyLocal(runs: Iterable<Run>, srcOf: TileLookup, dstOf: TileLookup): v
   const dst = new TileHolder(dstOf, 'dst');
   try {
     for (const r of runs) {
-      const s = src.of(r), d = dst.of(r);
-      if (r.srcStride === 1) d.set(s.subarray(r.srcOffset, r.srcOffset + r.length), r.dstOffset);
-      else for (let t = 0; t < r.length; t++) d[r.dstOffset + t] = s[r.srcOffset + t * r.srcStride];
+      copyBlock(dst.of(r), r.dstOffset, r.dstRowStride, src.of(r), r.srcOffset, r.srcRowStride, r.srcStride, r.rows, r.length);
     }
   } finally {
     src.close();
@@ -143,11 +175,12 @@ export const exchangeTuning = { minChunk: 16384, roundsDivisor: 4 };
 /**
  * A tile lookup over a map keyed by tileKey, failing loudly if the plan asks for a tile this rank lacks. Tiles
  * of the tile store are pinned (released by the exchange when it moves on), never handed out: a handed-out
- * array would keep its tile in memory until a garbage collection.
+ * array would keep its tile in memory until a garbage collection. `dst`: the lookup of an exchange's
+ * destination, which writes every element of every destination tile, so a tile not yet in memory comes unzeroed.
  */
-export function mapLookup(tiles: Map<string, TypedArray>, what: string): TileLookup {
+export function mapLookup(tiles: Map<string, TypedArray>, what: string, dst = false): TileLookup {
   return (t) => {
-    const a = tiles instanceof TileMap ? tiles.pin(tileKey(t)) : tiles.get(tileKey(t));
+    const a = tiles instanceof TileMap ? tiles.pin(tileKey(t), dst) : tiles.get(tileKey(t));
     if (!a) throw new DArrayError(`${what}: tile [${t.join(', ')}] is not stored on this rank`);
     return a;
   };
@@ -155,7 +188,7 @@ export function mapLookup(tiles: Map<string, TypedArray>, what: string): TileLoo
 
 /**
  * Collective: moves every element of `src` (tiles from `srcOf`, laid out by `srcGeom`) to its place in the
- * tiles of `dst` (from `dstOf`, contiguous row-major) as `map` says. Each pair's elements travel in chunks of
+ * tiles of `dst` (from `dstOf`, contiguous row-major) as `map` says; every element of `dst` is written. Each pair's elements travel in chunks of
  * about maxLocal / (4 * size); ranks agree on the number of rounds from the plan alone, without messages.
  */
 export async function exchange(
@@ -188,12 +221,16 @@ async function exchangeRounds(
     const out: TypedArray[] = [];
     for (let d = 0; d < size; d++) {
       const n = d === me ? 0 : Math.max(0, Math.min(chunk, counts[me][d] - r * chunk));
-      const buf = allocate(dtype, n);
+      // Packed whole before it is read, so its memory need not be zeroed; after the round it is the memory of the
+      // next round's buffers (recycled), without page faults.
+      const buf = n > 0 ? allocateUninitialized(dtype, n) : allocate(dtype, 0);
       if (n > 0) senders[d].pack(buf, n);
       if ((r + 1) * chunk >= counts[me][d]) senders[d].close();
       out.push(buf);
     }
     const got = (await comm.alltoall(out)) as unknown[];
+    // The sends are done (a send resolves when its buffer may be reused).
+    for (let d = 0; d < size; d++) if (d !== me) recycle(out[d]);
     for (let s = 0; s < size; s++) {
       const n = s === me ? 0 : Math.max(0, Math.min(chunk, counts[s][me] - r * chunk));
       if (n === 0) continue;
@@ -203,6 +240,7 @@ async function exchangeRounds(
         throw new DArrayError(`round ${r}: expected ${n} elements, got ${got}`, { rank: me, op: 'exchange', peer: s });
       }
       receivers[s].unpack(buf, n);
+      recycle(buf);
       if ((r + 1) * chunk >= counts[s][me]) receivers[s].close();
     }
   }

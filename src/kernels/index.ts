@@ -76,7 +76,7 @@ function bindOwnCores(a: Native): void {
   }
 }
 
-/** @internal The loaded addon, for the other TypeScript faces of it in this directory (shm.ts, combine.ts). */
+/** @internal The loaded addon, for its other TypeScript faces in this directory (shm.ts, combine.ts, strided.ts). */
 export function addon_(): Native {
   return native();
 }

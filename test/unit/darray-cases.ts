@@ -23,6 +23,15 @@ export const CASES: Case[] = [
   { shape: [], bs: [], bs2: [] },
 ];
 
+/**
+ * Layouts whose exchanges copy blocks of 256 elements and more, which go through the addon's block copy (the
+ * small ones above stay in JS): 2-D and 3-D, tiles that do not divide the shape, rows that do not fill a tile.
+ */
+export const LARGE_CASES: Case[] = [
+  { shape: [300, 170], bs: [64, 48], bs2: [50, 90] },
+  { shape: [40, 33, 70], bs: [16, 12, 32], bs2: [10, 33, 24] },
+];
+
 export const label = (c: Case) => `shape [${c.shape}] blockSize ${c.bs ? `[${c.bs}]` : 'default'}`;
 
 const prod = (xs: number[]) => xs.reduce((a, b) => a * b, 1);

@@ -6,7 +6,7 @@ import * as da from '../../src/darray/index.js';
 import { defaultGrid, locate } from '../../src/darray/distribution.js';
 import { FakeWorld, onRanks } from './darray-fake-comm.js';
 import {
-  CASES, checkAccess, checkElementwise, checkErrors, checkMovement, checkRandom, checkReductions, label,
+  CASES, LARGE_CASES, checkAccess, checkElementwise, checkErrors, checkMovement, checkRandom, checkReductions, label,
 } from './darray-cases.js';
 
 describe('DArray on simulated ranks', function () {
@@ -20,6 +20,19 @@ describe('DArray on simulated ranks', function () {
         it(`transpose, redistribute, slice: ${label(c)}`, () => onRanks(p, (comm) => checkMovement(comm, c)));
         it(`rand/randn equal a serial evaluation: ${label(c)}`, () => onRanks(p, (comm) => checkRandom(comm, c)));
       }
+      for (const c of LARGE_CASES) {
+        it(`transpose, redistribute, slice in block copies: ${label(c)}`, () => onRanks(p, (comm) => checkMovement(comm, c)));
+      }
+      it('large layouts in messages that cut rows (chunk of 100 elements)', async () => {
+        const saved = { ...exchangeTuning };
+        exchangeTuning.minChunk = 100;
+        exchangeTuning.roundsDivisor = 1000;
+        try {
+          await onRanks(p, async (comm) => { for (const c of LARGE_CASES) await checkMovement(comm, c); });
+        } finally {
+          Object.assign(exchangeTuning, saved);
+        }
+      });
       it('float32 and int32 elementwise and reductions', () => onRanks(p, async (comm) => {
         for (const dtype of ['float32', 'int32'] as const) {
           await checkElementwise(comm, CASES[0], dtype);

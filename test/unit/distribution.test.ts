@@ -117,11 +117,14 @@ function simulate(src: Layout, dst: Layout, map: Mapping, size: number, srcShape
       let n = 0;
       for (const r of pairRuns(src, dst, map, s, d)) {
         const from = srcTile(r.box.srcTile), to = filled.get(r.box.dstTile.join())!;
-        for (let k = 0; k < r.length; k++) {
-          assert.ok(Number.isNaN(to[r.dstOffset + k]), 'an element arrives twice');
-          to[r.dstOffset + k] = from[r.srcOffset + k * r.srcStride];
+        for (let q = 0; q < r.rows; q++) {
+          for (let k = 0; k < r.length; k++) {
+            const at = r.dstOffset + q * r.dstRowStride + k;
+            assert.ok(Number.isNaN(to[at]), 'an element arrives twice');
+            to[at] = from[r.srcOffset + q * r.srcRowStride + k * r.srcStride];
+          }
         }
-        n += r.length;
+        n += r.rows * r.length;
       }
       assert.equal(n, counts[s][d], `pair ${s} -> ${d} count`);
     }
