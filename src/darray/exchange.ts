@@ -70,13 +70,14 @@ const NATIVE_BLOCK = 256;
 
 /**
  * dst[dOff + i dRow + j] = src[sOff + i sRow + j sCol] for i < rows, j < cols: one contiguous row by `set`, a
- * larger block by the addon (which transposes in cache-sized squares), a small one in JS.
+ * larger block by the addon (which transposes in cache-sized squares), a small one, or one read backwards (a
+ * distributed ndarray view may have negative strides), in JS.
  */
 function copyBlock(dst: TypedArray, dOff: number, dRow: number, src: TypedArray, sOff: number, sRow: number,
   sCol: number, rows: number, cols: number): void {
   if (rows === 1 && sCol === 1) {
     dst.set(src.subarray(sOff, sOff + cols), dOff);
-  } else if (rows * cols >= NATIVE_BLOCK) {
+  } else if (rows * cols >= NATIVE_BLOCK && sRow >= 0 && sCol >= 0) {
     copy2d(dst, dOff, dRow, src, sOff, sRow, sCol, rows, cols);
   } else {
     for (let i = 0; i < rows; i++) {

@@ -126,12 +126,16 @@ export async function checkAccess(comm: Comm, c: Case): Promise<void> {
   expectEqual(S.dtype, 'int32', `similar dtype ${tag}`);
   expectEqual(S.shape.join(), A.shape.join(), `similar shape ${tag}`);
 
-  // distribute from the last rank, of a strided (every other row) view only that rank holds.
-  const bigShape = c.shape.length ? [2 * c.shape[0], ...c.shape.slice(1)] : [];
+  // distribute from the last rank, of a strided view only that rank holds: every other row and, with two axes
+  // or more, the last axis reversed (a negative stride).
+  const nd = c.shape.length;
+  const bigShape = nd ? [2 * c.shape[0], ...c.shape.slice(1)] : [];
   const fb = f1(bigShape);
-  const view = comm.rank === root ? (c.shape.length ? refArray(bigShape, fb).step(2) : refArray([], fb)) : undefined;
+  const steps = bigShape.map((_, d) => (d === 0 ? 2 : d === nd - 1 ? -1 : 1));
+  const view = comm.rank === root ? (nd ? refArray(bigShape, fb).step(...steps) : refArray([], fb)) : undefined;
   const D = await da.distribute(comm, view as ndarray.NdArray | undefined, { root, ...opts(c, true) });
-  const wantD = refArray(c.shape, (...idx) => (idx.length ? fb(2 * idx[0], ...idx.slice(1)) : fb()));
+  const wantD = refArray(c.shape, (...idx) => (nd === 0 ? fb()
+    : fb(...idx.map((x, d) => (d === 0 ? 2 * x : nd > 1 && d === nd - 1 ? c.shape[d] - 1 - x : x)))));
   expectClose(await D.collect(), wantD, `distribute of a strided view ${tag}`);
 }
 

@@ -22,6 +22,7 @@ describe('DArray on simulated ranks', function () {
       }
       for (const c of LARGE_CASES) {
         it(`transpose, redistribute, slice in block copies: ${label(c)}`, () => onRanks(p, (comm) => checkMovement(comm, c)));
+        it(`factories, collect, distribute in block copies: ${label(c)}`, () => onRanks(p, (comm) => checkAccess(comm, c)));
       }
       it('large layouts in messages that cut rows (chunk of 100 elements)', async () => {
         const saved = { ...exchangeTuning };
