@@ -88,13 +88,19 @@ export function defaultGrid(size: number, ndim: number): number[] {
 export const DEFAULT_BLOCK_CAP: Record<number, number> = { 1: 65536, 2: 512, 3: 64 };
 
 /**
- * Default blockSize: per dimension the extent divided over the grid, capped at 65536 (1-D), 512 (2-D),
- * 64 (3-D) or 16 (more dimensions), and at least 1. Small arrays thus still spread over the grid, and large
- * ones get tiles of 64K-256K elements, big enough for BLAS and small enough for load balance.
+ * Default blockSize: per dimension the extent cut into a multiple of the grid's extent of equal tiles, as few
+ * as keep a tile within 65536 (1-D), 512 (2-D), 64 (3-D) or 16 (more dimensions), and at least 1. Small arrays
+ * thus still spread over the grid, large ones get tiles of 64K-256K elements (big enough for BLAS), and the grid's
+ * rows and columns get as many tiles (rounding can leave an array shorter than about the square of its tile
+ * count with fewer): a 1500 x 1500 array on a 2 x 2 grid gets 4 x 4 tiles of 375, where capping ceil(1500 / 2)
+ * at 512 would deal 3 x 3 tiles as 4, 2, 2 and 1.
  */
 export function defaultBlockSize(shape: readonly number[], grid: readonly number[]): number[] {
   const cap = DEFAULT_BLOCK_CAP[shape.length] ?? 16;
-  return shape.map((n, d) => Math.max(1, Math.min(cap, Math.ceil(n / grid[d]))));
+  return shape.map((n, d) => {
+    const perGrid = Math.max(1, Math.ceil(n / (grid[d] * cap))); // tiles per grid row (column) of this axis
+    return Math.max(1, Math.ceil(n / (grid[d] * perGrid)));
+  });
 }
 
 /** Tile indices of every tile in the array, row-major. */

@@ -96,7 +96,20 @@ describe('distribution math', () => {
     assert.deepEqual(defaultBlockSize([600, 4096], [2, 2]), [300, 512]);
     assert.deepEqual(defaultBlockSize([100, 7], [2, 2]), [50, 4]);
     assert.deepEqual(defaultBlockSize([1 << 20], [4]), [65536]);
-    assert.deepEqual(defaultBlockSize([0, 3, 1000], [1, 1, 2]), [1, 3, 64]);
+    assert.deepEqual(defaultBlockSize([0, 3, 1000], [1, 1, 2]), [1, 3, 63]);
+  });
+
+  it('default tiles of all but tiny arrays come in a multiple of the grid per axis, so ranks get as many', () => {
+    assert.deepEqual(defaultBlockSize([1500, 1500], [2, 2]), [375, 375]);
+    assert.deepEqual(defaultBlockSize([3000, 1100], [1, 3]), [500, 367]);
+    for (const n of [7, 100, 511, 512, 513, 1024, 1500, 2049, 4096, 5000, 10007, 65537]) {
+      for (const g of [1, 2, 3, 4]) {
+        const [b] = defaultBlockSize([n, n], [g, g]);
+        const tiles = Math.ceil(n / b);
+        assert.ok(b >= 1 && b <= 512, `n ${n} grid ${g}: tile ${b} within the cap`);
+        if (n >= g) assert.equal(tiles % g, 0, `n ${n} grid ${g}: ${tiles} tiles of ${b} is not a multiple of ${g}`);
+      }
+    }
   });
 });
 
