@@ -93,14 +93,24 @@ export const DEFAULT_BLOCK_CAP: Record<number, number> = { 1: 65536, 2: 512, 3: 
  * thus still spread over the grid, large ones get tiles of 64K-256K elements (big enough for BLAS), and the grid's
  * rows and columns get as many tiles (rounding can leave an array shorter than about the square of its tile
  * count with fewer): a 1500 x 1500 array on a 2 x 2 grid gets 4 x 4 tiles of 375, where capping ceil(1500 / 2)
- * at 512 would deal 3 x 3 tiles as 4, 2, 2 and 1.
+ * at 512 would deal 3 x 3 tiles as 4, 2, 2 and 1. A square matrix gets square tiles (Cholesky and solve need
+ * them), in a tile count that both grid extents divide.
  */
 export function defaultBlockSize(shape: readonly number[], grid: readonly number[]): number[] {
   const cap = DEFAULT_BLOCK_CAP[shape.length] ?? 16;
-  return shape.map((n, d) => {
-    const perGrid = Math.max(1, Math.ceil(n / (grid[d] * cap))); // tiles per grid row (column) of this axis
-    return Math.max(1, Math.ceil(n / (grid[d] * perGrid)));
-  });
+  // The fewest tiles, in a multiple of `unit`, that keep a tile of an n-long axis within the cap.
+  const edge = (n: number, unit: number) => Math.max(1, Math.ceil(n / (unit * Math.max(1, Math.ceil(n / (unit * cap))))));
+  if (shape.length === 2 && shape[0] === shape[1]) {
+    const t = edge(shape[0], lcm(grid[0], grid[1]));
+    return [t, t];
+  }
+  return shape.map((n, d) => edge(n, grid[d]));
+}
+
+function lcm(a: number, b: number): number {
+  let [x, y] = [a, b];
+  while (y) [x, y] = [y, x % y];
+  return (a / x) * b;
 }
 
 /** Tile indices of every tile in the array, row-major. */

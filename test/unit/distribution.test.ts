@@ -102,6 +102,19 @@ describe('distribution math', () => {
   it('default tiles of all but tiny arrays come in a multiple of the grid per axis, so ranks get as many', () => {
     assert.deepEqual(defaultBlockSize([1500, 1500], [2, 2]), [375, 375]);
     assert.deepEqual(defaultBlockSize([3000, 1100], [1, 3]), [500, 367]);
+    // Square matrices get square tiles, in a count both grid extents divide.
+    assert.deepEqual(defaultBlockSize([1500, 1500], [1, 2]), [375, 375]);
+    assert.deepEqual(defaultBlockSize([800, 800], [1, 2]), [400, 400]);
+    assert.deepEqual(defaultBlockSize([1500, 1500], [2, 3]), [250, 250]);
+    assert.deepEqual(defaultBlockSize([4096, 4096], [1, 2]), [512, 512]);
+    for (const n of [100, 513, 800, 1500, 2049, 5000]) {
+      for (const grid of [[1, 2], [2, 2], [1, 3], [2, 3], [1, 4]]) {
+        const [b0, b1] = defaultBlockSize([n, n], grid);
+        const tiles = Math.ceil(n / b0);
+        assert.ok(b0 === b1 && b0 <= 512, `n ${n} grid [${grid}]: tiles [${b0}, ${b1}] square and within the cap`);
+        for (const g of grid) assert.equal(tiles % g, 0, `n ${n} grid [${grid}]: ${tiles} tiles per axis over ${g}`);
+      }
+    }
     for (const n of [7, 100, 511, 512, 513, 1024, 1500, 2049, 4096, 5000, 10007, 65537]) {
       for (const g of [1, 2, 3, 4]) {
         const [b] = defaultBlockSize([n, n], [g, g]);
