@@ -85,7 +85,7 @@ export async function slice(a: DArray, ranges: SliceRange[], opts: DArrayOptions
   if (l.dtype !== a.dtype) fail(a.comm, 'slice', `dtype ${l.dtype} differs from the source's ${a.dtype}; use map to convert`);
   const out = allocateDArray(a.comm, l);
   if (prod(shape) > 0) {
-    await exchange(a.comm, a.dtype, a.layout, mapLookup(a.tiles, 'slice'), out.layout, mapLookup(out.tiles, 'slice', true), map);
+    await exchange(a.comm, a.dtype, a.layout, mapLookup(a.tiles, 'slice'), out.layout, mapLookup(out.tiles, 'slice'), map);
   }
   return out;
 }

@@ -81,7 +81,7 @@ export function defaultGrid(size: number, ndim: number): number[] {
 }
 
 /**
- * Largest default tile edge per number of dimensions. 2-D tiles are 512 x 512 (2 MiB of float64): the tile
+ * Largest default tile edge per number of dimensions. 2-D tiles are up to 512 x 512 (2 MiB of float64): the tile
  * kernels of linalg lose to per-kernel costs below that (on 2 ranks at n = 4096, SUMMA ran 1.12x as fast on
  * 512 tiles as on 256, Cholesky 1.1-1.5x), and larger tiles leave Cholesky too few tile columns to overlap.
  */

@@ -87,7 +87,7 @@ async function withOut(a: DArray, op: string, dtype: Dtype, opts: ElementwiseOpt
   }
   const tmp = emptyLike(a, { dtype });
   await compute(tmp);
-  await exchange(a.comm, dtype, tmp.layout, mapLookup(tmp.tiles, op), out.layout, mapLookup(out.tiles, op, true), identityMapping(a.ndim));
+  await exchange(a.comm, dtype, tmp.layout, mapLookup(tmp.tiles, op), out.layout, mapLookup(out.tiles, op), identityMapping(a.ndim));
   return out;
 }
 

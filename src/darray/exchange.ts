@@ -21,8 +21,10 @@ export interface HeldTile {
 /**
  * The tile of a layout this rank stores: a plain array (kept by the caller), or a HeldTile that the exchange
  * releases as soon as it has moved on to another tile, so tiles can spill under a memory limit meanwhile.
+ * `written`: the exchange writes every element of the tile (it is a destination), so a tile not yet in memory
+ * may come unzeroed.
  */
-export type TileLookup = (tile: readonly number[]) => TypedArray | HeldTile;
+export type TileLookup = (tile: readonly number[], written: boolean) => TypedArray | HeldTile;
 
 function hold(t: TypedArray | HeldTile): HeldTile {
   return ArrayBuffer.isView(t) ? { data: t } : t;
@@ -47,7 +49,7 @@ class TileHolder {
       // Neighbouring boxes often share a tile: keep it rather than release and pin it again.
       if (!this.held || !sameIndex(index, this.index!)) {
         this.close();
-        this.held = hold(this.lookup(index));
+        this.held = hold(this.lookup(index, this.side === 'dst'));
         this.index = index;
       }
     }
@@ -176,12 +178,12 @@ export const exchangeTuning = { minChunk: 16384, roundsDivisor: 4 };
 /**
  * A tile lookup over a map keyed by tileKey, failing loudly if the plan asks for a tile this rank lacks. Tiles
  * of the tile store are pinned (released by the exchange when it moves on), never handed out: a handed-out
- * array would keep its tile in memory until a garbage collection. `dst`: the lookup of an exchange's
- * destination, which writes every element of every destination tile, so a tile not yet in memory comes unzeroed.
+ * array would keep its tile in memory until a garbage collection. A destination tile not yet in memory comes
+ * unzeroed (the exchange writes all of it).
  */
-export function mapLookup(tiles: Map<string, TypedArray>, what: string, dst = false): TileLookup {
-  return (t) => {
-    const a = tiles instanceof TileMap ? tiles.pin(tileKey(t), dst) : tiles.get(tileKey(t));
+export function mapLookup(tiles: Map<string, TypedArray>, what: string): TileLookup {
+  return (t, written) => {
+    const a = tiles instanceof TileMap ? tiles.pin(tileKey(t), written) : tiles.get(tileKey(t));
     if (!a) throw new DArrayError(`${what}: tile [${t.join(', ')}] is not stored on this rank`);
     return a;
   };

@@ -153,7 +153,7 @@ export async function distribute(
   const l = resolveLayout(comm, 'distribute', header.shape, { ...opts, dtype: header.dtype });
   const a = allocateDArray(comm, l);
   const src = wholeOnRoot(l.shape, root);
-  await exchange(comm, l.dtype, src, () => data!, a.layout, mapLookup(a.tiles, 'distribute', true),
+  await exchange(comm, l.dtype, src, () => data!, a.layout, mapLookup(a.tiles, 'distribute'),
     identityMapping(l.shape.length), () => geom);
   return a;
 }

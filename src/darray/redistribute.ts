@@ -33,7 +33,7 @@ export async function redistribute(a: DArray, opts: RedistributeOptions = {}): P
   });
   const out = allocateDArray(a.comm, l);
   await exchange(a.comm, a.dtype, a.layout, mapLookup(a.tiles, 'redistribute'), out.layout,
-    mapLookup(out.tiles, 'redistribute', true), identityMapping(a.ndim));
+    mapLookup(out.tiles, 'redistribute'), identityMapping(a.ndim));
   return out;
 }
 
@@ -63,6 +63,6 @@ export async function transpose(a: DArray, axes?: number[], opts: DArrayOptions 
   });
   const out = allocateDArray(a.comm, l);
   await exchange(a.comm, a.dtype, a.layout, mapLookup(a.tiles, 'transpose'), out.layout,
-    mapLookup(out.tiles, 'transpose', true), permuteMapping(perm));
+    mapLookup(out.tiles, 'transpose'), permuteMapping(perm));
   return out;
 }
