@@ -161,19 +161,24 @@ async function main(): Promise<void> {
   const rankCounts = (flag('--ranks') ?? '2,4').split(',').map(Number);
   const ops = (flag('--ops') ?? 'gemm,cholesky,cholesky-inplace').split(',');
   const sizes = args.length ? args.map(Number) : [2048, 4096];
+  const cores = availableParallelism();
   // Tile edges (BENCH_GEMM_TILE, BENCH_CHOL_TILE). A kernel and a message each cost the ranks' JS threads
   // dispatch work and garbage to collect, which on a machine of a core per rank comes out of the BLAS time, and
-  // a tile GEMM reads its operands cold: large tiles win. Cholesky: 512 (interleaved runs at n = 2048 and 4096
-  // on 2 and 4 ranks, 2 cores: 1.1-1.5x the speed of 256 despite the longer critical path; 1024 leaves too few
-  // tile columns). GEMM: n / 2, from 256 to 1024 (SUMMA's balance does not depend on the tile count; at
-  // n = 4096 on 2 ranks 1024 ran 1.25x as fast as 512 and as fast as 2048; at n = 2048, 1024 ran 1.10x as fast
-  // as 512 on 2 ranks and 1.25x on 4, medians of 8 and 6 alternating rounds).
-  const tileFor = (op: string, n: number): number => {
+  // a tile GEMM reads its operands cold: large tiles win, up to where the critical path takes over.
+  // Cholesky: 512 (interleaved runs at n = 2048 and 4096 on 2 and 4 ranks, 2 cores: 1.1-1.5x the speed of 256;
+  // 1024 leaves too few tile columns), but no fewer than 6 tile columns while each rank has a core of its own:
+  // at n = 2048 on 2 ranks, 4 columns of 512 leave the critical path most of the time, and 344 ran 1.16x as
+  // fast (296, 7 columns that 2 ranks share unevenly, 0.87x of 344; 256, 0.92x; 416, 0.95x). With 2 ranks per
+  // core the kernels' dispatch weighs more: 344 ran 0.91x of 512 at 4 ranks. (Medians of 4-6 alternating rounds.)
+  // GEMM: n / 2, from 256 to 1024 (SUMMA's balance does not depend on the tile count; at n = 4096 on 2 ranks
+  // 1024 ran 1.25x as fast as 512 and as fast as 2048; at n = 2048, 1024 ran 1.10x as fast as 512 on 2 ranks
+  // and 1.25x on 4, medians of 8 and 6 alternating rounds).
+  const tileFor = (op: string, n: number, ranks: number): number => {
     const env = op === 'gemm' ? process.env.BENCH_GEMM_TILE : process.env.BENCH_CHOL_TILE;
     if (env) return Number(env);
-    return op === 'gemm' ? Math.min(1024, Math.max(256, n / 2)) : 512;
+    if (op === 'gemm') return Math.min(1024, Math.max(256, n / 2));
+    return ranks <= cores ? Math.min(512, Math.ceil(n / 6 / 8) * 8) : 512;
   };
-  const cores = availableParallelism();
   const env = blasEnv();
   const tsx = join(root, 'node_modules', '.bin', 'tsx');
   const self = join(here, 'linalg.ts');
@@ -193,7 +198,7 @@ async function main(): Promise<void> {
         const flops = op === 'gemm' ? 2 * n ** 3 : n ** 3 / 3;
         for (const p of rankCounts) {
           const blas1 = { ...env, OPENBLAS_NUM_THREADS: String(Math.max(1, Math.floor(cores / p))) };
-          const tile = tileFor(op, n);
+          const tile = tileFor(op, n, p);
           const single = (): number => {
             const s = run(tsx, [self, '--child-single', op, String(n)],
               { ...env, OPENBLAS_NUM_THREADS: String(cores), DARRAY_KERNEL_THREADS: String(cores) }, 600);
