@@ -45,20 +45,26 @@ for (const [ci, c] of cases.entries()) {
   expectClose(comm, `matmul case ${ci}`, (await dense(C)).data, want, tolFor(c.dtype, c.k / 10));
 }
 
-// alpha and beta into out: out <- 2 A B - 0.5 out, written in place and returned.
-for (const dtype of ['float64', 'float32'] as const) {
+// alpha and beta into out: out <- 2 A B - 0.5 out, written in place and returned. SUMMA steps of the default
+// width (packed panels of several tiles) and of one tile each (DARRAY_SUMMA_K=8): then the panels are small
+// enough to prefetch, and a rank that holds the second step's tiles but not the first's computes the second
+// first, so beta applies on the step it starts with.
+for (const [dtype, k, summaK] of [['float64', 21, ''], ['float32', 21, ''], ['float64', 64, '8'], ['float32', 64, '8']] as const) {
+  if (summaK) process.env.DARRAY_SUMMA_K = summaK;
   const opts = { dtype, blockSize: [8, 8] };
-  const A = await fromFunction(comm, [33, 21], (i, j) => hashVal(i, j, 7), opts);
-  const B = await fromFunction(comm, [21, 27], (i, j) => hashVal(i, j, 8), opts);
+  const A = await fromFunction(comm, [33, k], (i, j) => hashVal(i, j, 7), opts);
+  const B = await fromFunction(comm, [k, 27], (i, j) => hashVal(i, j, 8), opts);
   const out = await fromFunction(comm, [33, 27], (i, j) => hashVal(i, j, 9), opts);
   const before = await dense(out);
   const got = await matmul(A, B, { alpha: 2, beta: -0.5, out });
+  delete process.env.DARRAY_SUMMA_K;
   if (got !== out) throw new Error(`rank ${comm.rank}: matmul with out returned a different array`);
   const a = await dense(A);
   const b = await dense(B);
   const want = typed(before, 'float64') as Float64Array;
-  ref.gemm(false, false, 33, 27, 21, 2, { data: a.data, ld: 21 }, { data: b.data, ld: 27 }, -0.5, { data: want, ld: 27 });
-  expectClose(comm, `matmul alpha/beta ${dtype}`, (await dense(out)).data, want, tolFor(dtype, 3));
+  ref.gemm(false, false, 33, 27, k, 2, { data: a.data, ld: k }, { data: b.data, ld: 27 }, -0.5, { data: want, ld: 27 });
+  expectClose(comm, `matmul alpha/beta ${dtype} k ${k}${summaK ? ` steps of ${summaK}` : ''}`, (await dense(out)).data, want,
+    tolFor(dtype, k / 7));
 }
 
 // out aliasing an operand (A <- A B for square B), and operands all on rank 0 (grid [1, 1]).
@@ -86,5 +92,5 @@ const B12 = await fromFunction(comm, [12, 6], (i, j) => i - j, { blockSize: [4, 
 await expectError(comm, 'out shape', () => matmul(A, B12, { out }), 'ShapeError', ['matmul', 'out has shape']);
 await expectError(comm, 'beta without out', () => matmul(A, B12, { beta: 1 }), 'ShapeError', ['matmul', 'beta']);
 
-if (comm.rank === 0) console.log(`linalg-matmul: ${cases.length + 3} products and 4 error checks passed at ${size} ranks on ${getBackend()}`);
+if (comm.rank === 0) console.log(`linalg-matmul: ${cases.length + 5} products and 4 error checks passed at ${size} ranks on ${getBackend()}`);
 await finalize();
