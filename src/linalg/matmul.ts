@@ -279,7 +279,6 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
 
   // Memory a step's panels add on this rank. A one-tile step reads the root's own tiles where they are, so only
   // what this rank receives counts; a packed step packs or receives both panels.
-  const local = (ks: number[]) => (row.size === 1 || ks[0] % pc === q) && (col.size === 1 || ks[0] % pr === p);
   const extraElems = (ks: number[]) => {
     const kc = ks.reduce((sum, k) => sum + widthOf(k), 0);
     const a = I.reduce((sum, i) => sum + rowsOf(i) * kc, 0);
@@ -297,6 +296,7 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
   // first step's panels but holds the second's tiles starts on those while the first's arrive (on 2 ranks, the
   // second rank's core otherwise idles through the first tiles' broadcast). Without prefetch it would not pay:
   // while this rank receives the first step's panels, broadcasting its own stages them in shared memory too.
+  const local = (ks: number[]) => (row.size === 1 || ks[0] % pc === q) && (col.size === 1 || ks[0] % pr === p);
   const order = steps.map((_, s) => s);
   if (ahead && steps.length > 1 && !local(steps[0]) && local(steps[1])) [order[0], order[1]] = [1, 0];
   const panels: (Panel | undefined)[] = [];

@@ -49,7 +49,8 @@ for (const [ci, c] of cases.entries()) {
 // width (packed panels of several tiles) and of one tile each (DARRAY_SUMMA_K=8): then the panels are small
 // enough to prefetch, and a rank that holds the second step's tiles but not the first's computes the second
 // first, so beta applies on the step it starts with.
-for (const [dtype, k, summaK] of [['float64', 21, ''], ['float32', 21, ''], ['float64', 64, '8'], ['float32', 64, '8']] as const) {
+const betaCases = [['float64', 21, ''], ['float32', 21, ''], ['float64', 64, '8'], ['float32', 64, '8']] as const;
+for (const [dtype, k, summaK] of betaCases) {
   if (summaK) process.env.DARRAY_SUMMA_K = summaK;
   const opts = { dtype, blockSize: [8, 8] };
   const A = await fromFunction(comm, [33, k], (i, j) => hashVal(i, j, 7), opts);
@@ -63,8 +64,8 @@ for (const [dtype, k, summaK] of [['float64', 21, ''], ['float32', 21, ''], ['fl
   const b = await dense(B);
   const want = typed(before, 'float64') as Float64Array;
   ref.gemm(false, false, 33, 27, k, 2, { data: a.data, ld: k }, { data: b.data, ld: 27 }, -0.5, { data: want, ld: 27 });
-  expectClose(comm, `matmul alpha/beta ${dtype} k ${k}${summaK ? ` steps of ${summaK}` : ''}`, (await dense(out)).data, want,
-    tolFor(dtype, k / 7));
+  const what = `matmul alpha/beta ${dtype} k ${k}${summaK ? ` steps of ${summaK}` : ''}`;
+  expectClose(comm, what, (await dense(out)).data, want, tolFor(dtype, k / 7));
 }
 
 // out aliasing an operand (A <- A B for square B), and operands all on rank 0 (grid [1, 1]).
@@ -92,5 +93,5 @@ const B12 = await fromFunction(comm, [12, 6], (i, j) => i - j, { blockSize: [4, 
 await expectError(comm, 'out shape', () => matmul(A, B12, { out }), 'ShapeError', ['matmul', 'out has shape']);
 await expectError(comm, 'beta without out', () => matmul(A, B12, { beta: 1 }), 'ShapeError', ['matmul', 'beta']);
 
-if (comm.rank === 0) console.log(`linalg-matmul: ${cases.length + 5} products and 4 error checks passed at ${size} ranks on ${getBackend()}`);
+if (comm.rank === 0) console.log(`linalg-matmul: ${cases.length + betaCases.length + 1} products and 4 error checks passed at ${size} ranks on ${getBackend()}`);
 await finalize();
