@@ -32,7 +32,8 @@ export interface CholeskyOptions {
  * The lower Cholesky factor L of a symmetric positive definite A (only A's lower triangle is read), as a new
  * DArray with A's layout and its upper triangle zero (A itself with `{ overwrite: true }`). Collective. A needs
  * square tiles. A matrix that is not positive definite raises NotPositiveDefiniteError with the same global
- * column on every rank.
+ * column on every rank. Speed: tiles of 512 suit a core per rank, but at least 6 tile columns keep the critical
+ * path short (n = 2048 on 2 ranks ran 1.16x as fast on tiles of 344 as on 512; see docs/design.md).
  */
 export async function cholesky(A: DArray, opts: CholeskyOptions = {}): Promise<DArray> {
   const op = 'cholesky';
