@@ -277,6 +277,9 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
   };
   const fetch = (ks: number[]): Panel => (ks.length === 1 ? fetchTiles(ks[0]) : fetchPacked(ks));
 
+  // Whether this rank holds a step's A (B) panel tiles itself: it is their root, or alone on its row (column).
+  const holdsA = (ks: number[]) => row.size === 1 || ks[0] % pc === q;
+  const holdsB = (ks: number[]) => col.size === 1 || ks[0] % pr === p;
   // Memory a step's panels add on this rank. A one-tile step reads the root's own tiles where they are, so only
   // what this rank receives counts; a packed step packs or receives both panels.
   const extraElems = (ks: number[]) => {
@@ -284,7 +287,7 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
     const a = I.reduce((sum, i) => sum + rowsOf(i) * kc, 0);
     const b = J.reduce((sum, j) => sum + kc * colsOf(j), 0);
     if (ks.length > 1) return a + b;
-    return (row.size > 1 && ks[0] % pc !== q ? a : 0) + (col.size > 1 && ks[0] % pr !== p ? b : 0);
+    return (holdsA(ks) ? 0 : a) + (holdsB(ks) ? 0 : b);
   };
   // The next step's panels are fetched while this step's GEMMs run when any two steps' panels fit in half of
   // this rank's share of A, B and C; otherwise each step fetches its own (no overlap, but memory stays bounded).
@@ -296,7 +299,7 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
   // first step's panels but holds the second's tiles starts on those while the first's arrive (on 2 ranks, the
   // second rank's core otherwise idles through the first tiles' broadcast). Without prefetch it would not pay:
   // while this rank receives the first step's panels, broadcasting its own stages them in shared memory too.
-  const local = (ks: number[]) => (row.size === 1 || ks[0] % pc === q) && (col.size === 1 || ks[0] % pr === p);
+  const local = (ks: number[]) => holdsA(ks) && holdsB(ks);
   const order = steps.map((_, s) => s);
   if (ahead && steps.length > 1 && !local(steps[0]) && local(steps[1])) [order[0], order[1]] = [1, 0];
   const panels: (Panel | undefined)[] = [];
