@@ -277,42 +277,22 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
   };
   const fetch = (ks: number[]): Panel => (ks.length === 1 ? fetchTiles(ks[0]) : fetchPacked(ks));
 
-  // Whether this rank holds a step's A (B) panel tiles itself: it is their root, or alone on its row (column).
-  const holdsA = (ks: number[]) => row.size === 1 || ks[0] % pc === q;
-  const holdsB = (ks: number[]) => col.size === 1 || ks[0] % pr === p;
-  // Memory a step's panels add on this rank. A one-tile step reads the root's own tiles where they are, so only
-  // what this rank receives counts; a packed step packs or receives both panels.
-  const extraElems = (ks: number[]) => {
+  // The next step's panels are fetched while this step's GEMMs run when two steps' panels fit in half of this
+  // rank's share of A, B and C; otherwise each step fetches its own (no overlap, but memory stays bounded).
+  const panelElems = (ks: number[]) => {
     const kc = ks.reduce((sum, k) => sum + widthOf(k), 0);
-    const a = I.reduce((sum, i) => sum + rowsOf(i) * kc, 0);
-    const b = J.reduce((sum, j) => sum + kc * colsOf(j), 0);
-    if (ks.length > 1) return a + b;
-    return (holdsA(ks) ? 0 : a) + (holdsB(ks) ? 0 : b);
+    return I.reduce((sum, i) => sum + rowsOf(i) * kc, 0) + J.reduce((sum, j) => sum + kc * colsOf(j), 0);
   };
-  // The next step's panels are fetched while this step's GEMMs run when any two steps' panels fit in half of
-  // this rank's share of A, B and C; otherwise each step fetches its own (no overlap, but memory stays bounded).
-  // Panels are fetched in step order on every rank, as their broadcasts are collectives.
   const shareElems = (A.shape[0] * A.shape[1] + B.shape[0] * B.shape[1] + C.shape[0] * C.shape[1]) / (pr * pc);
-  const extras = steps.map(extraElems).sort((x, y) => y - x);
-  const ahead = extras[0] + (extras[1] ?? 0) <= shareElems / 2 ? 1 : 0;
-  // With prefetch the GEMMs may take the first two steps the other way round: a rank that would wait for the
-  // first step's panels but holds the second's tiles starts on those while the first's arrive (on 2 ranks, the
-  // second rank's core otherwise idles through the first tiles' broadcast). Without prefetch it would not pay:
-  // while this rank receives the first step's panels, broadcasting its own stages them in shared memory too.
-  const local = (ks: number[]) => holdsA(ks) && holdsB(ks);
-  const order = steps.map((_, s) => s);
-  if (ahead && steps.length > 1 && !local(steps[0]) && local(steps[1])) [order[0], order[1]] = [1, 0];
-  const panels: (Panel | undefined)[] = [];
-  const fetchThrough = (last: number) => {
-    while (panels.length <= Math.min(last, steps.length - 1)) panels.push(fetch(steps[panels.length]));
-  };
+  const prefetch = 2 * Math.max(...steps.map(panelElems)) <= shareElems / 2;
+
   const queue = new KernelQueue();
-  for (let t = 0; t < order.length; t++) {
-    const s = order[t];
-    fetchThrough(t + ahead);
-    const panel = panels[s]!;
-    panels[s] = undefined;
-    const b0 = t === 0 ? (hasC ? beta : 0) : 1;
+  let next = fetch(steps[0]);
+  for (let s = 0; s < steps.length; s++) {
+    const panel = next;
+    const ahead = () => { if (s + 1 < steps.length) next = fetch(steps[s + 1]); };
+    if (prefetch) ahead();
+    const b0 = s === 0 ? (hasC ? beta : 0) : 1;
     const jobs: Promise<void>[] = [];
     I.forEach((i, ii) => J.forEach((j, jj) => {
       const mi = rowsOf(i);
@@ -334,6 +314,7 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
       kernels.release(...panel.pins.map((p) => p.data));
       for (const p of panel.pins) p.release();
     }
+    if (!prefetch) ahead();
   }
   // Nothing reads the buffers any more: their memory goes back now rather than when V8 collects them.
   kernels.discard(...[...pool.values()].flat());

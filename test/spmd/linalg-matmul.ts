@@ -46,9 +46,8 @@ for (const [ci, c] of cases.entries()) {
 }
 
 // alpha and beta into out: out <- 2 A B - 0.5 out, written in place and returned. SUMMA steps of the default
-// width (packed panels of several tiles) and of one tile each (DARRAY_SUMMA_K=8): then the panels are small
-// enough to prefetch, and a rank that holds the second step's tiles but not the first's computes the second
-// first, so beta applies on the step it starts with.
+// width (packed panels of several tiles) and of one tile each (DARRAY_SUMMA_K=8, panels small enough to
+// prefetch: beta applies on the first step while the next one's broadcasts are in flight).
 const betaCases = [['float64', 21, ''], ['float32', 21, ''], ['float64', 64, '8'], ['float32', 64, '8']] as const;
 for (const [dtype, k, summaK] of betaCases) {
   if (summaK) process.env.DARRAY_SUMMA_K = summaK;
