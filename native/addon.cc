@@ -12,6 +12,7 @@
 #include "kernels.h"
 #include "memory.h"
 #include "opencl/device.h"
+#include "peer_read.h"
 #include "shm.h"
 #include "strided.h"
 #include "typed_data.h"
@@ -101,6 +102,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterKernels(env, exports);
   RegisterMemory(env, exports);
   RegisterShm(env, exports);
+  RegisterPeerRead(env, exports);
   RegisterCombine(env, exports);
   RegisterStrided(env, exports);
   RegisterAffinity(env, exports);

@@ -101,6 +101,22 @@ export function unmapNow(view: ArrayBufferView): void {
   api?.unmapPages(view);
 }
 
+/** Where `x`'s first byte lies in this process, for a peer's `readPeerNow` (once a probe found direct reads work). */
+export function addressNow(x: ArrayBufferView): number {
+  if (!api) throw new Error('the shared-memory addon is not loaded');
+  return api.addressOf(x);
+}
+
+/** Copies the peer's bytes at `address` in process `pid` into `into`; CommError naming the peer when it cannot. */
+export function readPeerNow(pid: number, address: number, into: ArrayBufferView, ctx: ErrorContext): void {
+  if (!api) throw new CommError('shared memory is not set up on this rank', ctx);
+  try {
+    api.peerRead(pid, address, into);
+  } catch (e) {
+    throw new CommError(`cannot read the peer's array: ${(e as Error).message}`, ctx, { cause: e });
+  }
+}
+
 /** Checks a descriptor received from a peer (any rank may be running other code: refuse rather than crash). */
 function checkDesc(d: unknown, ctx: ErrorContext): SegmentDesc {
   if (Array.isArray(d) && d.length === 5 && d.every((v) => Number.isSafeInteger(v) && v >= 0) && d[2] > HEADER_BYTES) {
@@ -183,22 +199,45 @@ export class LocalGroup {
   private probe?: Promise<boolean>;
   /** The probe's answer once it has one; undefined before. */
   known?: boolean;
+  /**
+   * Whether every member can also read every other's memory directly (`peerRead`), so a large broadcast is copied
+   * once, from the root's array into each receiver's, with no segment (DARRAY_CMA=0 turns it off). Set with `known`.
+   */
+  direct = false;
 
   /** Collective on `ch` the first time (later calls on any channel of the communicator share that answer). */
   usable(ch: Channel): Promise<boolean> {
-    this.probe ??= probe(ch).then((ok) => (this.known = ok));
+    this.probe ??= probe(ch).then(({ shared, direct }) => {
+      this.direct = shared && direct;
+      return (this.known = shared);
+    });
     return this.probe;
   }
 }
 
+/** Whether the header at `address` in process `pid` reads as the one mapped from its segment (false if refused). */
+function readsDirectly(pid: number, address: unknown, mapped: ArrayBuffer): boolean {
+  if (typeof address !== 'number' || !Number.isSafeInteger(address) || address <= 0) return false;
+  const got = new Uint8Array(12);
+  try {
+    api!.peerRead(pid, address, got);
+  } catch {
+    return false; // ptrace rules or a seccomp filter forbid it: segments still work
+  }
+  return Buffer.compare(got, new Uint8Array(mapped, 0, 12)) === 0;
+}
+
 /**
- * Every rank makes (or reuses) a small segment and sends its descriptor to every peer; each maps every peer's and
- * sends back whether that worked; the group may share memory only if every member could map every other's.
+ * Every rank makes (or reuses) a small segment and sends its descriptor, and the address of the segment's header
+ * in its own memory, to every peer; each maps every peer's segment, reads the header at that address, and sends
+ * back whether each worked; the group shares memory (reads directly) only if every member could do so with every
+ * other.
  */
-async function probe(ch: Channel): Promise<boolean> {
+async function probe(ch: Channel): Promise<{ shared: boolean; direct: boolean }> {
   const ctx: ErrorContext = { rank: ch.rank, op: 'shared-memory probe' };
   let seg: OwnSegment | undefined;
   let why = '';
+  let direct = process.env.DARRAY_CMA !== '0';
   if (process.env.DARRAY_SHM === '0') why = 'off (DARRAY_SHM=0)';
   else {
     try {
@@ -210,25 +249,32 @@ async function probe(ch: Channel): Promise<boolean> {
   try {
     const peers = peersOf(ch);
     const box = new Outbox(ch);
-    for (const q of peers) box.post(seg ? seg.desc : null, q);
+    const header = seg && api ? api.addressOf(new Uint8Array(seg.buffer, 0, 12)) : 0;
+    for (const q of peers) box.post(seg ? [seg.desc, header] : null, q);
     for (const q of peers) {
       const d = await ch.recv(q);
       if (why || d === null) continue; // a member that cannot share says so in its own answer
       try {
-        await mapPeer(d, { ...ctx, peer: q });
+        const [desc, address] = d as [unknown, unknown];
+        const mapped = await mapPeer(desc, { ...ctx, peer: q });
+        if (direct) direct = readsDirectly(checkDesc(desc, ctx)[0], address, mapped);
       } catch (e) {
         why = (e as Error).message;
       }
     }
-    for (const q of peers) box.post(why === '', q);
+    for (const q of peers) box.post([why === '', direct], q);
     let all = why === '';
-    for (const q of peers) all = (await ch.recv(q)) === true && all;
+    for (const q of peers) {
+      const answer = await ch.recv(q);
+      all = Array.isArray(answer) && answer[0] === true && all;
+      direct = Array.isArray(answer) && answer[1] === true && direct;
+    }
     await box.flush();
     if (why && !warned && process.env.DARRAY_SHM !== '0') {
       warned = true;
       process.stderr.write(`[rank ${ch.rank}] darray: no shared memory among the ranks (${why}); large messages and collectives use the sockets\n`);
     }
-    return all;
+    return { shared: all, direct: all && direct };
   } finally {
     if (seg) release(seg);
   }

@@ -68,3 +68,17 @@ export function allocReusable(bytes: number, keepBytes: number): ArrayBuffer {
   checkBytes(bytes, 'allocReusable');
   return call('allocReusable', () => addon_().allocReusable(bytes, keepBytes) as unknown as ArrayBuffer);
 }
+
+/** The address of `a`'s first byte in this process, for a peer's `peerRead`. */
+export function addressOf(a: ArrayBufferView): number {
+  return call('addressOf', () => addon_().addressOf(a as Float64Array) as unknown as number);
+}
+
+/**
+ * Copies `into.byteLength` bytes at `address` in process `pid` (of this user, on this host) into `into`, in one
+ * copy (Linux cross-memory attach). Throws BackendError when the process is gone, may not be read, or does not map
+ * the whole range. The owner must keep those bytes alive and unchanged until the reader is done.
+ */
+export function peerRead(pid: number, address: number, into: ArrayBufferView): void {
+  call('peerRead', () => addon_().peerRead(pid, address, into as Float64Array));
+}

@@ -8,7 +8,7 @@ import { combineInto, type ReduceOp, type TypedArray } from '../../src/comm/redu
 import { LocalGroup, mapPeer } from '../../src/comm/shm.js';
 import { BackendError, CommError } from '../../src/errors.js';
 import { combineNative } from '../../src/kernels/combine.js';
-import { allocReusable, prefault, shmClose, shmCreate, shmOpen, shmPath } from '../../src/kernels/shm.js';
+import { addressOf, allocReusable, peerRead, prefault, shmClose, shmCreate, shmOpen, shmPath } from '../../src/kernels/shm.js';
 import { MessageChannel } from 'node:worker_threads';
 
 const SAVED = { ...tuning };
@@ -29,6 +29,16 @@ describe('shared memory: addon primitives', () => {
     } finally {
       shmClose(seg.fd);
     }
+  });
+
+  it('peerRead copies another process\'s bytes at an address, and refuses an address it does not map', () => {
+    const x = new Float64Array([1.5, -2, 3.25]);
+    const got = new Float64Array(3);
+    peerRead(process.pid, addressOf(x), got);
+    assert.deepEqual(got, x);
+    assert.equal(addressOf(x.subarray(1)), addressOf(x) + 8);
+    assert.throws(() => peerRead(process.pid, 4096, got), (e: unknown) => e instanceof BackendError && /peerRead.*Bad address/.test((e as Error).message));
+    assert.throws(() => peerRead(process.pid, -1, got), BackendError);
   });
 
   it('refuses what it cannot map, with a BackendError naming the operation', () => {
@@ -208,8 +218,17 @@ describe('shared memory: collectives over in-memory channels', function () {
     tuning.segmentBytes = 800;
     for (const p of [2, 3, 5]) {
       const x = data(3, 1001, Float64Array);
-      const b = await runShared(p, (ch) => bcast(ch, ch.rank === p - 1 ? x : undefined, p - 1));
-      b.got.forEach((g) => assert.deepEqual(bytesOf(g!), bytesOf(x)));
+      // Read from the root's array directly, and (DARRAY_CMA=0) through its segment, block by block.
+      for (const cma of ['1', '0']) {
+        process.env.DARRAY_CMA = cma;
+        try {
+          const b = await runShared(p, (ch) => bcast(ch, ch.rank === p - 1 ? x : undefined, p - 1));
+          b.got.forEach((g) => assert.deepEqual(bytesOf(g!), bytesOf(x)));
+          assert.ok(b.groups.every((g) => g.known === true && g.direct === (cma === '1')), `direct reads with DARRAY_CMA=${cma}`);
+        } finally {
+          delete process.env.DARRAY_CMA;
+        }
+      }
       const inputs = Array.from({ length: p }, (_, r) => data(r, 100_003, Float64Array));
       const a = await runShared(p, (ch) => allreduce(ch, inputs[ch.rank], 'sum'));
       a.got.forEach((g) => assert.deepEqual(bytesOf(g), bytesOf(serialFold(inputs, F.sum))));

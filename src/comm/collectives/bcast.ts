@@ -1,20 +1,23 @@
-// Broadcast: a binomial tree for small values and any msgpack value; for large typed arrays the root's shared
-// segment when all ranks share a host, else on 3+ ranks a pipelined chain (about n/bandwidth plus one segment per hop).
+// Broadcast: a binomial tree for small values and any msgpack value; for large typed arrays, when all ranks share a
+// host, the root's array read directly by each rank (or the root's shared segment where that is refused), else on
+// 3+ ranks a pipelined chain (about n/bandwidth plus one segment per hop).
 
 import { CommError, ProtocolError, type ErrorContext } from '../../errors.js';
 import type { Channel } from '../channel.js';
 import { describe, isTypedArray, type TypedArray } from '../reduce-ops.js';
-import { shmBcastFetch, shmBcastPublish, shmEligible } from './shm.js';
+import { directBcastFetch, directBcastPublish, shmBcastFetch, shmBcastPublish, shmEligible } from './shm.js';
 import { ctorByName, expectTyped, intoIf, mod, Outbox, segments, tuning } from './util.js';
 
 // Only the root knows the value, so the tree carries an envelope saying what follows: a typed array travels
 // bare (raw frames, zero copy); anything else as [SMALL, value]; a large typed array as [CHAIN, type, length], or
-// as [SHM, type, length, segment, block] once its first block sits in the root's shared segment. [PROBE] asks every rank to find out
-// first whether the communicator can share memory, and then to run the bcast again.
+// as [SHM, type, length, segment, block] once its first block sits in the root's shared segment, or as [DIRECT, type,
+// length, pid, address] where ranks read each other's memory. [PROBE] asks every rank to find out first whether
+// the communicator can share memory, and then to run the bcast again.
 const SMALL = 0;
 const CHAIN = 1;
 const SHM = 2;
 const PROBE = 3;
+const DIRECT = 4;
 
 /** `into` (non-roots only): where the root's typed array lands, when it has that type and length. */
 export async function bcast<T>(ch: Channel, value: T, root: number, ctx: ErrorContext, into?: TypedArray): Promise<T> {
@@ -25,7 +28,10 @@ export async function bcast<T>(ch: Channel, value: T, root: number, ctx: ErrorCo
   let msg: unknown;
   let published: Awaited<ReturnType<typeof shmBcastPublish>> | undefined;
   if (vr === 0 && ch.local && ch.local.known !== false && shmEligible(value, tuning.shmBytes)) {
-    if (ch.local.known) {
+    if (ch.local.known && ch.local.direct) {
+      published = directBcastPublish(ch, value);
+      msg = [DIRECT, ...published.envelope];
+    } else if (ch.local.known) {
       published = await shmBcastPublish(ch, value);
       msg = [SHM, ...published.envelope];
     } else msg = [PROBE];
@@ -51,6 +57,8 @@ export async function bcast<T>(ch: Channel, value: T, root: number, ctx: ErrorCo
   else if (Array.isArray(msg) && msg[0] === SHM) {
     if (published) published.rest(box);
     result = vr === 0 ? value : await shmBcastFetch(ch, msg.slice(1), root, ctx, into);
+  } else if (Array.isArray(msg) && msg[0] === DIRECT) {
+    result = vr === 0 ? value : await directBcastFetch(ch, msg.slice(1), root, ctx, into);
   } else if (Array.isArray(msg) && msg[0] === PROBE && ch.local) {
     await box.flush();
     await ch.local.usable(ch);

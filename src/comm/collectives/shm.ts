@@ -4,7 +4,10 @@
 import { CommError, type ErrorContext } from '../../errors.js';
 import type { Channel } from '../channel.js';
 import { isTypedArray, type ReduceOp, type TypedArray } from '../reduce-ops.js';
-import { acquire, combineFast, discard, freshArray, HEADER_BYTES, mapPeer, release, type OwnSegment, type SegmentDesc } from '../shm.js';
+import {
+  acquire, addressNow, combineFast, discard, freshArray, HEADER_BYTES, mapPeer, readPeerNow, release, type OwnSegment,
+  type SegmentDesc,
+} from '../shm.js';
 import { chunk, ctorByName, intoIf, Outbox, peersOf, tuning } from './util.js';
 
 type ViewCtor = (new (buffer: ArrayBuffer, byteOffset: number, length: number) => TypedArray) & (new (n: number) => TypedArray);
@@ -110,8 +113,9 @@ async function peerInput(ch: Channel, q: number, type: string, n: number, ctx: E
 }
 
 export interface ShmBcast {
-  /** [type name, length, segment, elements per block]: what the envelope carries after SHM. */
-  envelope: [string, number, SegmentDesc, number];
+  /** What the envelope carries after SHM ([type name, length, segment, elements per block]) or DIRECT ([type
+   *  name, length, process id, address]). */
+  envelope: [string, number, SegmentDesc, number] | [string, number, number, number];
   /** Copies in the blocks after the first, telling every rank as each one lands (after the envelope went out). */
   rest: (box: Outbox) => void;
   /** Waits until every rank has the array, then frees the segment. */
@@ -168,6 +172,34 @@ export async function shmBcastFetch(
     }
     put(out, src.subarray(a, a + step), a);
   }
+  await ch.send(0, root);
+  return out;
+}
+
+/**
+ * The root's side of a direct bcast (the group reads each other's memory): no copy at all. The envelope names
+ * `x` by this process's id and the array's address; `finish` waits until every rank has read it, and until then
+ * the caller keeps `x` alive and unchanged, as for any bcast.
+ */
+export function directBcastPublish(ch: Channel, x: TypedArray): ShmBcast {
+  const finish = async (): Promise<void> => {
+    for (const q of peersOf(ch)) await ch.recv(q);
+  };
+  return { envelope: [x.constructor.name, x.length, process.pid, addressNow(x)], rest: () => undefined, finish };
+}
+
+/** A non-root's side of a direct bcast: the root's array read straight into ours, in one copy; then the root is told. */
+export async function directBcastFetch(
+  ch: Channel, envelope: unknown[], root: number, ctx: ErrorContext, into?: TypedArray,
+): Promise<TypedArray> {
+  const ctor = ctorByName(envelope[0], ctx) as ViewCtor;
+  const [, n, pid, address] = envelope;
+  const count = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
+  if (!count(n, 0) || !count(pid, 1) || !count(address, 1)) {
+    throw new CommError(`malformed direct bcast envelope (length ${String(n)}, process ${String(pid)})`, { ...ctx, peer: root });
+  }
+  const out = intoIf(into, ctor, n) ?? freshArray(ctor, n);
+  readPeerNow(pid, address, out, { ...ctx, peer: root });
   await ch.send(0, root);
   return out;
 }
