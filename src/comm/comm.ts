@@ -108,11 +108,13 @@ export class Comm {
 
   /**
    * @internal Collective: whether every rank of this communicator can map every other's shared memory (probed
-   * once; false off a single host or with DARRAY_SHM=0).
+   * once; false off a single host or with DARRAY_SHM=0), and whether each can also read the others' memory
+   * directly (false with DARRAY_SHM=segment or where the system forbids it).
    */
-  shareMemory(): Promise<boolean> {
-    if (!this.local) return Promise.resolve(false);
-    return this.local.usable(this.channel('shared-memory probe'));
+  async shareMemory(): Promise<{ shared: boolean; direct: boolean }> {
+    if (!this.local) return { shared: false, direct: false };
+    const shared = await this.local.usable(this.channel('shared-memory probe'));
+    return { shared, direct: this.local.direct };
   }
 
   /** A private channel for one collective call: its own tag in this communicator's collective context. */

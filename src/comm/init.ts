@@ -33,8 +33,10 @@ export function init(): Promise<Comm> {
     process.once('exit', () => transport?.abort());
     const comm = new Comm(transport, WORLD_CONTEXT, Array.from({ length: env.size }, (_, i) => i), 'world');
     await traceAttach(comm); // collective; a no-op unless the launcher's --trace asked for a trace
-    // Ranks of one host pass large typed arrays through shared memory once all of them can map each other's.
-    if (await comm.shareMemory()) transport.enableShared();
+    // Ranks of one host pass large typed arrays through shared memory once all of them can map each other's, and
+    // read them straight from the sender's memory once all of them can read each other's.
+    const { shared, direct } = await comm.shareMemory();
+    if (shared) transport.enableShared(direct);
     return comm;
   })();
   world.catch(() => (world = undefined));

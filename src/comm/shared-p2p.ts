@@ -1,11 +1,14 @@
 // Point-to-point messages through shared memory between the ranks of one host: the sender stages a typed array in
 // a segment of its own (SharedOutbox), the message names the segment, the receiver copies it out (landShared) and
 // acks, which frees the segment. Used once the world's probe at init found that every rank can map every other's.
+// Where every rank can also read every other's memory directly, nothing is staged: the message names the array
+// itself (process and address), the receiver reads it straight into its own, and the ack frees the sender to
+// change it.
 import { ProtocolError } from '../errors.js';
 import { allocateRecyclable } from '../kernels/recycle.js';
 import {
-  acquireNow, discard as discardSegment, HEADER_BYTES, mapPeerNow, release as releaseSegment, unmapNow,
-  type OwnSegment, type SegmentDesc,
+  acquireNow, addressNow, discard as discardSegment, HEADER_BYTES, mapPeerNow, readPeerNow, release as releaseSegment,
+  unmapNow, type OwnSegment, type SegmentDesc,
 } from './shm.js';
 import { decodeShared, dtypeOf, type AnyTypedArray, type Header } from './wire.js';
 
@@ -26,9 +29,12 @@ export function travelsShared(data: unknown): data is AnyTypedArray {
   return bytes >= SHARED_FROM && bytes <= SHARED_UP_TO;
 }
 
-/** One send's hold on a staged array: the segment to name, and what to call when that send has ended. */
+/** Where a directly read array lies: [pid, address] (a segment's descriptor has five numbers). */
+type DirectDesc = [number, number];
+
+/** One send's hold on a staged array: the segment (or array) to name, and what to call when that send has ended. */
 export interface Staged {
-  desc: SegmentDesc;
+  desc: SegmentDesc | DirectDesc;
   done(failed: boolean): void;
 }
 
@@ -39,6 +45,8 @@ export class SharedOutbox {
   private busy = 0;
   /** Messages sent through shared memory so far. */
   sent = 0;
+  /** Receivers read arrays straight from this process's memory: nothing is staged (set once by init). */
+  direct = false;
 
   /**
    * Stages `ta` for one more send: copied into a segment of this rank, or the segment it is already in. The same
@@ -46,6 +54,11 @@ export class SharedOutbox {
    * so they all name one segment, free again after the last `done`. Undefined when no segment can be had.
    */
   stage(ta: AnyTypedArray): Staged | undefined {
+    if (this.direct) {
+      // The send's promise keeps `ta` alive, and the caller keeps it unchanged, until the receiver's ack.
+      this.sent++;
+      return { desc: [process.pid, addressNow(ta)], done: () => undefined };
+    }
     let use = this.out.get(ta);
     if (!use) {
       if (this.busy + ta.byteLength > SHARED_IN_FLIGHT) return undefined;
@@ -75,15 +88,29 @@ export class SharedOutbox {
   }
 }
 
-/** The array a Kind.Shared message names, copied out of the sender's segment (mapped once, then cached). */
+/**
+ * The array a Kind.Shared message names, copied out of the sender's segment (mapped once, then cached), or read
+ * straight from the sender's memory.
+ */
 export function landShared(h: Header, rank: number): AnyTypedArray {
   const { segment, ctor, bytes } = decodeShared(h, rank);
-  const buf = mapPeerNow(segment, { rank, op: 'receive', peer: h.src, tag: h.tag });
-  if (HEADER_BYTES + bytes > buf.byteLength) {
-    throw new ProtocolError(`malformed message: ${bytes} bytes announced in a shared segment of ${buf.byteLength}`, { rank, op: 'receive', peer: h.src, tag: h.tag });
-  }
+  const ctx = { rank, op: 'receive', peer: h.src, tag: h.tag };
   // Memory that kernels.discard can recycle once the receiver is done with the array (a received tile).
-  const out = new (ctor as unknown as new (b: ArrayBuffer, o: number, n: number) => AnyTypedArray)(allocateRecyclable(bytes), 0, h.length);
+  const fresh = () => new (ctor as unknown as new (b: ArrayBuffer, o: number, n: number) => AnyTypedArray)(allocateRecyclable(bytes), 0, h.length);
+  if (Array.isArray(segment) && segment.length === 2) {
+    const [pid, address] = segment as unknown[];
+    if (!Number.isSafeInteger(pid) || !Number.isSafeInteger(address) || (pid as number) < 1 || (address as number) < 1) {
+      throw new ProtocolError(`malformed message: array at ${String(JSON.stringify(segment)).slice(0, 60)}`, ctx);
+    }
+    const out = fresh();
+    readPeerNow(pid as number, address as number, out, ctx);
+    return out;
+  }
+  const buf = mapPeerNow(segment, ctx);
+  if (HEADER_BYTES + bytes > buf.byteLength) {
+    throw new ProtocolError(`malformed message: ${bytes} bytes announced in a shared segment of ${buf.byteLength}`, ctx);
+  }
+  const out = fresh();
   const src = new Uint8Array(buf, HEADER_BYTES, bytes);
   new Uint8Array(out.buffer, out.byteOffset, bytes).set(src);
   // The owner's resident size counts the segment; ours would count it again until it is reused.

@@ -200,8 +200,9 @@ export class LocalGroup {
   /** The probe's answer once it has one; undefined before. */
   known?: boolean;
   /**
-   * Whether every member can also read every other's memory directly (`peerRead`), so a large broadcast is copied
-   * once, from the root's array into each receiver's, with no segment (DARRAY_CMA=0 turns it off). Set with `known`.
+   * Whether every member can also read every other's memory directly (`peerRead`), so a large message or broadcast
+   * is copied once, from the sender's array into each receiver's, with no segment (DARRAY_SHM=segment turns it
+   * off). Set with `known`.
    */
   direct = false;
 
@@ -237,7 +238,7 @@ async function probe(ch: Channel): Promise<{ shared: boolean; direct: boolean }>
   const ctx: ErrorContext = { rank: ch.rank, op: 'shared-memory probe' };
   let seg: OwnSegment | undefined;
   let why = '';
-  let direct = process.env.DARRAY_CMA !== '0';
+  let direct = process.env.DARRAY_SHM !== 'segment';
   if (process.env.DARRAY_SHM === '0') why = 'off (DARRAY_SHM=0)';
   else {
     try {

@@ -82,9 +82,13 @@ export class Transport {
     return this.outbox.sent;
   }
 
-  /** @internal Called on every rank once the world's shared-memory probe said yes (init). */
-  enableShared(): void {
+  /**
+   * @internal Called on every rank once the world's shared-memory probe said yes (init); `direct`: it also found
+   * that every rank can read every other's memory, so arrays are read from the sender's memory, not staged.
+   */
+  enableShared(direct: boolean): void {
     this.shared = true;
+    this.outbox.direct = direct;
   }
 
   private constructor(readonly env: RankEnv) {
@@ -284,9 +288,9 @@ export class Transport {
   }
 
   /**
-   * A typed array sent through a segment of this rank's shared memory (SharedOutbox.stage), the message naming
-   * the segment; complete when the receiver acks having copied it out. Undefined when no segment can be had
-   * (the caller sends through the socket instead).
+   * A typed array sent through shared memory (SharedOutbox.stage), the message naming the segment it was copied to
+   * or where it lies in this process; complete when the receiver acks having copied it out. Undefined when no
+   * segment can be had (the caller sends through the socket instead).
    */
   private sendShared(peer: Peer, ctx: number, tag: number, ta: AnyTypedArray, op: string): Promise<void> | undefined {
     const staged = this.outbox.stage(ta);

@@ -266,8 +266,9 @@ export function encodeControl(kind: Kind.Bye | Kind.Heartbeat | Kind.Ack, h: Omi
 }
 
 /**
- * Header of a typed array the sender copied into its shared-memory segment `segment` (a short msgpack value the
- * header carries inline); the receiver copies it out and acks, after which the sender reuses the segment.
+ * Header of a typed array the sender copied into its shared-memory segment `segment`, or left where it is
+ * (`segment` then names the process and address): a short msgpack value the header carries inline. The receiver
+ * copies it out and acks, after which the sender reuses the segment (or may change the array).
  */
 export function encodeShared(h: Omit<Header, 'kind' | 'dtype' | 'length' | 'nframes' | 'inline'>, data: AnyTypedArray, segment: unknown): Buffer {
   const inline = packr.pack(segment);

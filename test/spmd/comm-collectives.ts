@@ -1,4 +1,4 @@
-// spmd: ranks=1,2,3,4,5 timeout=240 env=DARRAY_CMA=1|0
+// spmd: ranks=1,2,3,4,5 timeout=240 env=DARRAY_SHM=1|segment
 // Every collective through the real Comm against serial expectations: every root, numbers, objects, typed
 // arrays, zero-length, 64 MiB allreduce/bcast (shared memory on one host), bit-identical results, sub-communicators.
 import assert from 'node:assert/strict';

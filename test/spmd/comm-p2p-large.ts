@@ -1,4 +1,4 @@
-// spmd: ranks=1,2,3,4 timeout=180 env=DARRAY_SHM=1|0
+// spmd: ranks=1,2,3,4 timeout=180 env=DARRAY_SHM=1|segment|0
 // SPMD test of large point-to-point payloads: 64 MiB typed arrays and a 64 MiB value around a ring, sends that
 // wait for a receiver past the unexpected-mail limit, and (DARRAY_TEST_HUGE=1) one message past the 1 GiB
 // frame limit, which travels chunked and arrives whole. Typed arrays from SHARED_FROM bytes on travel through

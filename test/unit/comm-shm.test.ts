@@ -218,15 +218,15 @@ describe('shared memory: collectives over in-memory channels', function () {
     tuning.segmentBytes = 800;
     for (const p of [2, 3, 5]) {
       const x = data(3, 1001, Float64Array);
-      // Read from the root's array directly, and (DARRAY_CMA=0) through its segment, block by block.
-      for (const cma of ['1', '0']) {
-        process.env.DARRAY_CMA = cma;
+      // Read from the root's array directly, and (DARRAY_SHM=segment) through its segment, block by block.
+      for (const shm of ['1', 'segment']) {
+        process.env.DARRAY_SHM = shm;
         try {
           const b = await runShared(p, (ch) => bcast(ch, ch.rank === p - 1 ? x : undefined, p - 1));
           b.got.forEach((g) => assert.deepEqual(bytesOf(g!), bytesOf(x)));
-          assert.ok(b.groups.every((g) => g.known === true && g.direct === (cma === '1')), `direct reads with DARRAY_CMA=${cma}`);
+          assert.ok(b.groups.every((g) => g.known === true && g.direct === (shm === '1')), `direct reads with DARRAY_SHM=${shm}`);
         } finally {
-          delete process.env.DARRAY_CMA;
+          delete process.env.DARRAY_SHM;
         }
       }
       const inputs = Array.from({ length: p }, (_, r) => data(r, 100_003, Float64Array));
