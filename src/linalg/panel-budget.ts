@@ -1,5 +1,6 @@
 // The memory SUMMA may hold in panels beyond a rank's share of the operands: tiles received from other ranks and
-// the copies of its own tiles that its broadcasts stage. Each panel's memory is admitted before it is taken.
+// the copies of its own tiles that its broadcasts may stage (in shared memory, where ranks of one host cannot read
+// each other's arrays directly). Each panel's memory is admitted before it is taken.
 
 /**
  * Admits panel memory while the total stays within `limit` bytes. Memory held for a step is given back when that
