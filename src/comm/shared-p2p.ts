@@ -51,7 +51,8 @@ export class SharedOutbox {
   /**
    * Stages `ta` for one more send: copied into a segment of this rank, or the segment it is already in. The same
    * array sent to several peers at once is copied once: until its sends complete the caller may not change it,
-   * so they all name one segment, free again after the last `done`. Undefined when no segment can be had.
+   * so they all name one segment, free again after the last `done`. Undefined when no segment can be had. With
+   * `direct`, nothing is copied: the send names the array itself.
    */
   stage(ta: AnyTypedArray): Staged | undefined {
     if (this.direct) {

@@ -148,6 +148,9 @@ export async function shmBcastPublish(ch: Channel, x: TypedArray): Promise<ShmBc
   return { envelope: [x.constructor.name, x.length, seg.desc, step], rest, finish };
 }
 
+/** An envelope's count field: a safe integer of at least `min` (a rank running other code may send anything). */
+const isCount = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
+
 /**
  * A non-root's side of a shared-memory bcast: the root's array copied out of its segment block by block, each
  * once the root says it has landed; then the root is told.
@@ -157,8 +160,7 @@ export async function shmBcastFetch(
 ): Promise<TypedArray> {
   const ctor = ctorByName(envelope[0], ctx) as ViewCtor;
   const [, n, desc, step] = envelope;
-  const count = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
-  if (!count(n, 0) || !count(step, 1)) {
+  if (!isCount(n, 0) || !isCount(step, 1)) {
     throw new CommError(`malformed shared-memory bcast envelope (length ${String(n)}, block ${String(step)})`, { ...ctx, peer: root });
   }
   const buf = await mapPeer(desc, { ...ctx, peer: root });
@@ -194,8 +196,7 @@ export async function directBcastFetch(
 ): Promise<TypedArray> {
   const ctor = ctorByName(envelope[0], ctx) as ViewCtor;
   const [, n, pid, address] = envelope;
-  const count = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
-  if (!count(n, 0) || !count(pid, 1) || !count(address, 1)) {
+  if (!isCount(n, 0) || !isCount(pid, 1) || !isCount(address, 1)) {
     throw new CommError(`malformed direct bcast envelope (length ${String(n)}, process ${String(pid)})`, { ...ctx, peer: root });
   }
   const out = intoIf(into, ctor, n) ?? freshArray(ctor, n);
