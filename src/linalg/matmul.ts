@@ -148,9 +148,20 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
     if (!classes.has(key)) classes.set(key, []);
     classes.get(key)!.push(k);
   }
-  const steps: number[][] = [];
-  for (const ks of classes.values()) for (let s = 0; s < ks.length; s += perStep) steps.push(ks.slice(s, s + perStep));
-  steps.sort((a, b) => a[0] - b[0]);
+  const tileSteps: number[][] = [];
+  for (const ks of classes.values()) for (let s = 0; s < ks.length; s += perStep) tileSteps.push(ks.slice(s, s + perStep));
+  tileSteps.sort((a, b) => a[0] - b[0]);
+  // A step of one tile whose panels would pass half of a rank's share of A, B and C (a rank holding one tile of
+  // each) is cut along k into slabs of even width that keep under it, so a rank holds at most 1.5 times its
+  // share. Widths follow from the largest rank's rows and columns, so every rank cuts the same steps. (Steps of
+  // several tiles are at most DARRAY_SUMMA_K wide and stay whole: packed, they read one tile at a time.)
+  const itemBytes = A.dtype === 'float32' ? 4 : 8;
+  const shareBytes = itemBytes * (A.shape[0] * A.shape[1] + B.shape[0] * B.shape[1] + C.shape[0] * C.shape[1]) / (pr * pc);
+  const widest = Math.max(1, Math.floor(shareBytes / 2 / itemBytes
+    / (Math.ceil(mt / pr) * C.blockSize[0] + Math.ceil(nt / pc) * C.blockSize[1])));
+  const steps: Part[][] = tileSteps.flatMap((ks): Part[][] => (ks.length === 1
+    ? slabs(ks[0], widthOf(ks[0]), widest).map((part) => [part])
+    : [ks.map((k) => ({ k, off: 0, w: widthOf(k) }))]));
 
   // Packed panels and the tiles other ranks broadcast land in buffers that a step takes from this pool and
   // gives back once its GEMMs and broadcasts are over, for a later step to reuse: after the first steps nothing
@@ -185,8 +196,7 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
   // panels (on two ranks each has a step of its own to start with). The broadcasts still go in the steps' order,
   // the same on every rank. Only the second step moves: its budget requests follow the first's at once, so no
   // request waits on a step that needs a request made after it (a packed step's root holds its panels too).
-  const itemBytes = A.dtype === 'float32' ? 4 : 8;
-  const rooted = (s: number) => steps[s][0] % pc === q && steps[s][0] % pr === p;
+  const rooted = (s: number) => steps[s][0].k % pc === q && steps[s][0].k % pr === p;
   const order = steps.map((_, s) => s);
   if (steps.length > 1 && !rooted(0) && rooted(1)) order.splice(0, 2, 1, 0);
   const position = new Map(order.map((s, n) => [s, n]));
@@ -194,7 +204,6 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
   // of A, B and C, or within one step's panels where those are more: prefetching fills what the quarter leaves.
   // The pools that outlive the panels (shared-memory segments, recycled buffers) come on top: a third read
   // 1.43-1.52 of the share in bench:linalg on 4 ranks at n = 4096, a quarter 1.26, as without prefetching.
-  const shareBytes = itemBytes * (A.shape[0] * A.shape[1] + B.shape[0] * B.shape[1] + C.shape[0] * C.shape[1]) / (pr * pc);
   const budget = new PanelBudget(shareBytes / 4, (r, s) => position.get(r)! < position.get(s)!);
 
   // Broadcasts on each communicator go one at a time, in program order across steps (a prefetched step's queue
@@ -214,7 +223,7 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
    * waits for the budget to admit its memory: the root's staged copy, or the buffer received into.
    */
   const fetchTiles = (s: number): Panel => {
-    const k = steps[s][0];
+    const k = steps[s][0].k;
     const pins: Panel['pins'] = [];
     const owned: FloatArray[] = [];
     const chains: Promise<unknown>[] = [];
@@ -255,14 +264,15 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
   };
 
   /**
-   * A step of several tiles: each root packs its tiles into one panel per operand and broadcasts it. Both panel
-   * buffers are admitted by the budget before they are taken (and a root's staged copies before it sends).
+   * A step of several tiles, or of a slab of one: each root packs its parts into one panel per operand and
+   * broadcasts it. Both panel buffers are admitted by the budget before they are taken (and a root's staged
+   * copies before it sends).
    */
   const fetchPacked = (s: number): Panel => {
-    const ks = steps[s];
-    const kc = ks.reduce((sum, k) => sum + widthOf(k), 0);
-    const qa = ks[0] % pc;
-    const pb = ks[0] % pr;
+    const parts = steps[s];
+    const kc = parts.reduce((sum, part) => sum + part.w, 0);
+    const qa = parts[0].k % pc;
+    const pb = parts[0].k % pr;
     const aOff: number[] = [];
     let na = 0;
     for (const i of I) { aOff.push(na); na += rowsOf(i) * kc; }
@@ -281,11 +291,11 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
       if (q === qa) {
         I.forEach((i, ii) => {
           let co = 0;
-          for (const k of ks) {
-            const w = widthOf(k);
+          for (const { k, off, w } of parts) {
+            const tw = widthOf(k);
             const r = rowsOf(i);
             withTiles([A], [i, k], (t) => {
-              for (let x = 0; x < r; x++) ap.set(t.subarray(x * w, x * w + w), aOff[ii] + x * kc + co);
+              for (let x = 0; x < r; x++) ap.set(t.subarray(x * tw + off, x * tw + off + w), aOff[ii] + x * kc + co);
             });
             co += w;
           }
@@ -294,9 +304,10 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
       if (p === pb) {
         J.forEach((j, jj) => {
           let ro = 0;
-          for (const k of ks) {
-            withTiles([B], [k, j], (t) => bp.set(t, bOff[jj] + ro * colsOf(j)));
-            ro += widthOf(k);
+          for (const { k, off, w } of parts) {
+            const nj = colsOf(j);
+            withTiles([B], [k, j], (t) => bp.set(t.subarray(off * nj, (off + w) * nj), bOff[jj] + ro * nj));
+            ro += w;
           }
         });
       }
@@ -326,7 +337,8 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
       settled: observed([got])[0],
     };
   };
-  const fetch = (s: number): Panel => (steps[s].length === 1 ? fetchTiles(s) : fetchPacked(s));
+  const whole = (part: Part) => part.w === widthOf(part.k);
+  const fetch = (s: number): Panel => (steps[s].length === 1 && whole(steps[s][0]) ? fetchTiles(s) : fetchPacked(s));
 
   const queue = new KernelQueue();
   const panels: Panel[] = [];
@@ -366,4 +378,16 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
   kernels.discard(...[...pool.values()].flat());
 }
 
-/** This rank's tile `index` of X, pinned in memory until released (a bug if the rank does not own it). */
+/** Columns [off, off + w) of inner tile column k: the part of it one SUMMA step covers. */
+interface Part { k: number; off: number; w: number }
+
+/** Inner tile column k (w columns wide) in slabs of at most `most` columns, of even widths. */
+function slabs(k: number, w: number, most: number): Part[] {
+  const n = Math.ceil(w / most);
+  const out: Part[] = [];
+  for (let x = 0; x < n; x++) {
+    const off = Math.floor((x * w) / n);
+    out.push({ k, off, w: Math.floor(((x + 1) * w) / n) - off });
+  }
+  return out;
+}
