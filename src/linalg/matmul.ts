@@ -3,7 +3,7 @@
 // read through the tile store one at a time (pinned only while a kernel uses them), so a memory limit holds.
 import { type DArray, tileBreak, withTiles } from '../darray/darray.js';
 import { empty } from '../darray/factories.js';
-import { allocateUninitialized } from '../darray/dtype.js';
+import { allocateUninitialized, itemSize } from '../darray/dtype.js';
 import { gridCoords, tileCounts, tileShape } from '../darray/distribution.js';
 import * as kernels from '../kernels/index.js';
 import type { FloatArray, Mat } from '../kernels/index.js';
@@ -155,7 +155,7 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
   // each) is cut along k into slabs of even width that keep under it, so a rank holds at most 1.5 times its
   // share. Widths follow from the largest rank's rows and columns, so every rank cuts the same steps. (Steps of
   // several tiles are at most DARRAY_SUMMA_K wide and stay whole: packed, they read one tile at a time.)
-  const itemBytes = A.dtype === 'float32' ? 4 : 8;
+  const itemBytes = itemSize(A.dtype);
   const shareBytes = itemBytes * (A.shape[0] * A.shape[1] + B.shape[0] * B.shape[1] + C.shape[0] * C.shape[1]) / (pr * pc);
   const widest = Math.max(1, Math.floor(shareBytes / 2 / itemBytes
     / (Math.ceil(mt / pr) * C.blockSize[0] + Math.ceil(nt / pc) * C.blockSize[1])));
@@ -303,9 +303,9 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
       }
       if (p === pb) {
         J.forEach((j, jj) => {
+          const nj = colsOf(j);
           let ro = 0;
           for (const { k, off, w } of parts) {
-            const nj = colsOf(j);
             withTiles([B], [k, j], (t) => bp.set(t.subarray(off * nj, (off + w) * nj), bOff[jj] + ro * nj));
             ro += w;
           }
@@ -316,12 +316,11 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
     const send = (c: typeof row, root: number, panel: Promise<FloatArray>, stage: Promise<void> | undefined,
       bytes: number): Promise<FloatArray> => (c.size === 1 ? panel : enqueue(c, async () => {
       const x = await panel;
-      if (!stage) return c.bcast(x, root, { into: x });
       await stage;
       try {
         return await c.bcast(x, root, { into: x });
       } finally {
-        budget.unstage(bytes);
+        if (stage) budget.unstage(bytes);
       }
     }));
     const got = Promise.all([
