@@ -10,6 +10,7 @@ import type { FloatArray, Mat } from '../kernels/index.js';
 import { checkFloat, checkPair, gridComms, pinned, shapeError, syncStored } from './context.js';
 import { KernelQueue } from './scheduler.js';
 import { PanelBudget } from './panel-budget.js';
+import { type Part, planSteps, stepOrder } from './summa-steps.js';
 import { sameLayout, toLayout } from './layout.js';
 
 export interface MatmulOptions {
@@ -139,29 +140,15 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
     return;
   }
 
-  // Steps gather inner tiles whose A tiles sit in one grid column and B tiles in one grid row, so each
-  // panel has a single root on its row (column) communicator.
-  const perStep = Math.max(1, Math.round(panelWidth() / A.blockSize[1]));
-  const classes = new Map<string, number[]>();
-  for (let k = 0; k < kt; k++) {
-    const key = `${k % pr},${k % pc}`;
-    if (!classes.has(key)) classes.set(key, []);
-    classes.get(key)!.push(k);
-  }
-  const tileSteps: number[][] = [];
-  for (const ks of classes.values()) for (let s = 0; s < ks.length; s += perStep) tileSteps.push(ks.slice(s, s + perStep));
-  tileSteps.sort((a, b) => a[0] - b[0]);
   // A step of one tile whose panels would pass half of a rank's share of A, B and C (a rank holding one tile of
-  // each) is cut along k into slabs of even width that keep under it, so a rank holds at most 1.5 times its
-  // share. Widths follow from the largest rank's rows and columns, so every rank cuts the same steps. (Steps of
-  // several tiles are at most DARRAY_SUMMA_K wide and stay whole: packed, they read one tile at a time.)
+  // each) is cut into slabs that keep under it, so a rank holds at most 1.5 times its share. Widths follow from
+  // the largest rank's rows and columns, so every rank cuts the same steps.
   const itemBytes = itemSize(A.dtype);
   const shareBytes = itemBytes * (A.shape[0] * A.shape[1] + B.shape[0] * B.shape[1] + C.shape[0] * C.shape[1]) / (pr * pc);
   const widest = Math.max(1, Math.floor(shareBytes / 2 / itemBytes
     / (Math.ceil(mt / pr) * C.blockSize[0] + Math.ceil(nt / pc) * C.blockSize[1])));
-  const steps: Part[][] = tileSteps.flatMap((ks): Part[][] => (ks.length === 1
-    ? slabs(ks[0], widthOf(ks[0]), widest).map((part) => [part])
-    : [ks.map((k) => ({ k, off: 0, w: widthOf(k) }))]));
+  const perStep = Math.max(1, Math.round(panelWidth() / A.blockSize[1]));
+  const steps = planSteps({ kt, grid: [pr, pc], widthOf, perStep, widest });
 
   // Packed panels and the tiles other ranks broadcast land in buffers that a step takes from this pool and
   // gives back once its GEMMs and broadcasts are over, for a later step to reuse: after the first steps nothing
@@ -191,14 +178,8 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
     return ps;
   };
 
-  // The order this rank computes the steps in: the steps' order, except that a rank that roots both panels of
-  // the second step but not of the first starts with the second, so that it does not wait for the first's
-  // panels (on two ranks each has a step of its own to start with). The broadcasts still go in the steps' order,
-  // the same on every rank. Only the second step moves: its budget requests follow the first's at once, so no
-  // request waits on a step that needs a request made after it (a packed step's root holds its panels too).
-  const rooted = (s: number) => steps[s][0].k % pc === q && steps[s][0].k % pr === p;
-  const order = steps.map((_, s) => s);
-  if (steps.length > 1 && !rooted(0) && rooted(1)) order.splice(0, 2, 1, 0);
+  // The order this rank computes the steps in (a rank rooting the second step but not the first starts with it).
+  const order = stepOrder(steps, [pr, pc], p, q);
   const position = new Map(order.map((s, n) => [s, n]));
   // Panels in flight (received tiles, packed panels, staged copies) stay within a quarter of this rank's share
   // of A, B and C, or within one step's panels where those are more: prefetching fills what the quarter leaves.
@@ -375,18 +356,4 @@ async function summa(A: DArray, B: DArray, C: DArray, alpha: number, beta: numbe
   }
   // Nothing reads the buffers any more: their memory goes back now rather than when V8 collects them.
   kernels.discard(...[...pool.values()].flat());
-}
-
-/** Columns [off, off + w) of inner tile column k: the part of it one SUMMA step covers. */
-interface Part { k: number; off: number; w: number }
-
-/** Inner tile column k (w columns wide) in slabs of at most `most` columns, of even widths. */
-function slabs(k: number, w: number, most: number): Part[] {
-  const n = Math.ceil(w / most);
-  const out: Part[] = [];
-  for (let x = 0; x < n; x++) {
-    const off = Math.floor((x * w) / n);
-    out.push({ k, off, w: Math.floor(((x + 1) * w) / n) - off });
-  }
-  return out;
 }
