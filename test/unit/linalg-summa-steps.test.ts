@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { type Part, planSteps, slabs, stepOrder } from '../../src/linalg/summa-steps.js';
 
-/** Checks the invariants of a plan for `kt` inner tiles of width `w` (the last one `last` wide). */
+/** Checks the invariants of a plan for `kt` inner tiles whose widths `widthOf` gives. */
 function checkPlan(steps: Part[][], kt: number, grid: [number, number], widthOf: (k: number) => number,
   perStep: number, widest: number): void {
   const [pr, pc] = grid;
