@@ -7,8 +7,8 @@
 import { ProtocolError } from '../errors.js';
 import { allocateRecyclable } from '../kernels/recycle.js';
 import {
-  acquireNow, addressNow, discard as discardSegment, HEADER_BYTES, mapPeerNow, readPeerNow, release as releaseSegment,
-  unmapNow, type OwnSegment, type SegmentDesc,
+  acquireNow, addressNow, discard as discardSegment, HEADER_BYTES, isCount, mapPeerNow, readPeerNow,
+  release as releaseSegment, unmapNow, type OwnSegment, type SegmentDesc,
 } from './shm.js';
 import { decodeShared, dtypeOf, type AnyTypedArray, type Header } from './wire.js';
 
@@ -100,11 +100,11 @@ export function landShared(h: Header, rank: number): AnyTypedArray {
   const fresh = () => new (ctor as unknown as new (b: ArrayBuffer, o: number, n: number) => AnyTypedArray)(allocateRecyclable(bytes), 0, h.length);
   if (Array.isArray(segment) && segment.length === 2) {
     const [pid, address] = segment as unknown[];
-    if (!Number.isSafeInteger(pid) || !Number.isSafeInteger(address) || (pid as number) < 1 || (address as number) < 1) {
+    if (!isCount(pid, 1) || !isCount(address, 1)) {
       throw new ProtocolError(`malformed message: array at ${String(JSON.stringify(segment)).slice(0, 60)}`, ctx);
     }
     const out = fresh();
-    readPeerNow(pid as number, address as number, out, ctx);
+    readPeerNow(pid, address, out, ctx);
     return out;
   }
   const buf = mapPeerNow(segment, ctx);

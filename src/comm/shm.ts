@@ -101,6 +101,9 @@ export function unmapNow(view: ArrayBufferView): void {
   api?.unmapPages(view);
 }
 
+/** A count, process id or address received from a peer: a safe integer of at least `min` (a peer may send anything). */
+export const isCount = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
+
 /** Where `x`'s first byte lies in this process, for a peer's `readPeerNow` (once a probe found direct reads work). */
 export function addressNow(x: ArrayBufferView): number {
   if (!api) throw new Error('the shared-memory addon is not loaded');
@@ -218,7 +221,7 @@ export class LocalGroup {
 
 /** Whether the header at `address` in process `pid` reads as the one mapped from its segment (false if refused). */
 function readsDirectly(pid: number, address: unknown, mapped: ArrayBuffer): boolean {
-  if (typeof address !== 'number' || !Number.isSafeInteger(address) || address <= 0) return false;
+  if (!isCount(address, 1)) return false;
   const got = new Uint8Array(12);
   try {
     api!.peerRead(pid, address, got);
@@ -250,7 +253,7 @@ async function probe(ch: Channel): Promise<{ shared: boolean; direct: boolean }>
   try {
     const peers = peersOf(ch);
     const box = new Outbox(ch);
-    const header = seg && api ? api.addressOf(new Uint8Array(seg.buffer, 0, 12)) : 0;
+    const header = seg && api ? addressNow(new Uint8Array(seg.buffer, 0, 12)) : 0;
     for (const q of peers) box.post(seg ? [seg.desc, header] : null, q);
     for (const q of peers) {
       const d = await ch.recv(q);

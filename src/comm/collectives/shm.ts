@@ -5,8 +5,8 @@ import { CommError, type ErrorContext } from '../../errors.js';
 import type { Channel } from '../channel.js';
 import { isTypedArray, type ReduceOp, type TypedArray } from '../reduce-ops.js';
 import {
-  acquire, addressNow, combineFast, discard, freshArray, HEADER_BYTES, mapPeer, readPeerNow, release, type OwnSegment,
-  type SegmentDesc,
+  acquire, addressNow, combineFast, discard, freshArray, HEADER_BYTES, isCount, mapPeer, readPeerNow, release,
+  type OwnSegment, type SegmentDesc,
 } from '../shm.js';
 import { chunk, ctorByName, intoIf, Outbox, peersOf, tuning } from './util.js';
 
@@ -147,9 +147,6 @@ export async function shmBcastPublish(ch: Channel, x: TypedArray): Promise<ShmBc
   };
   return { envelope: [x.constructor.name, x.length, seg.desc, step], rest, finish };
 }
-
-/** An envelope's count field: a safe integer of at least `min` (a rank running other code may send anything). */
-const isCount = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
 
 /**
  * A non-root's side of a shared-memory bcast: the root's array copied out of its segment block by block, each
