@@ -446,7 +446,9 @@ export class Transport {
     const withhold = ack !== undefined && this.matcher.queued(h.src) + bytes > UNEXPECTED_LIMIT;
     if (withhold) m.onConsume = ack;
     const matched = this.matcher.arrive(m);
-    if (ack && (!withhold || matched)) ack();
+    // The ack goes after the receiver's continuation has run (the next step of whoever waited for the message):
+    // sending it wakes zmq's I/O thread, which takes this core for about 0.1 ms, a third of a tile's latency.
+    if (ack && (!withhold || matched)) setImmediate(ack);
   }
 
   private onControl(frames: Buffer[]): void {

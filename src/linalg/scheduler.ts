@@ -1,5 +1,6 @@
 // A priority queue for tile kernels: at most `width` kernels in flight per rank, the most urgent first.
 // The tiled algorithms hand it every ready kernel; its ordering (panel before trailing update) is the lookahead.
+// Work that may wait (giving dead tiles' pages back) runs only while no kernel is in flight.
 import { kernelConfig, urgently } from '../kernels/index.js';
 
 /** Lower keys run first; keys compare lexicographically. */
@@ -34,6 +35,8 @@ export class KernelQueue {
   private heap: Job[] = [];
   private running = 0;
   private seq = 0;
+  private background: (() => void)[] = [];
+  private backgroundTurn = false;
 
   constructor(
     readonly width: number = defaultWidth(),
@@ -45,6 +48,36 @@ export class KernelQueue {
     return new Promise<void>((resolve, reject) => {
       this.push({ key, seq: this.seq++, run, urgent, resolve, reject });
       this.pump();
+    });
+  }
+
+  /**
+   * Queues `task` (synchronous JS work that may wait, such as giving memory back) to run while no kernel is in
+   * flight or waiting: each task in an event-loop turn of its own, so that messages landing meanwhile are handled
+   * first and a kernel they make ready starts before the next task. On a rank whose core is busy, such work
+   * would only slow the kernels on it.
+   */
+  whenIdle(task: () => void): void {
+    this.background.push(task);
+    this.nextBackground();
+  }
+
+  /** Runs the background tasks still waiting, idle or not: the work they belong to is over. */
+  flushIdle(): void {
+    for (const task of this.background.splice(0)) task();
+  }
+
+  private idle(): boolean {
+    return this.running === 0 && this.heap.length === 0;
+  }
+
+  private nextBackground(): void {
+    if (this.backgroundTurn || this.background.length === 0 || !this.idle()) return;
+    this.backgroundTurn = true;
+    setImmediate(() => {
+      this.backgroundTurn = false;
+      if (this.idle()) this.background.shift()?.();
+      this.nextBackground();
     });
   }
 
@@ -61,6 +94,7 @@ export class KernelQueue {
       p.then(job.resolve, job.reject).finally(() => {
         this.running--;
         this.pump();
+        this.nextBackground();
       });
     }
   }

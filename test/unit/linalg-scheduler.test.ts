@@ -1,5 +1,5 @@
-// Unit tests of the linalg kernel queue: priority order among waiting kernels, the in-flight cap, and
-// errors reaching the submitter without stalling the queue.
+// Unit tests of the linalg kernel queue: priority order among waiting kernels, the in-flight cap, errors
+// reaching the submitter without stalling the queue, and background work that runs only while it is idle.
 import assert from 'node:assert/strict';
 import * as K from '../../src/kernels/index.js';
 import { KernelQueue } from '../../src/linalg/scheduler.js';
@@ -91,5 +91,38 @@ describe('linalg KernelQueue', () => {
     await assert.rejects(sync, /thrown before a promise/);
     await good;
     assert.deepEqual(ran, [2]);
+  });
+
+  it('runs background tasks one per event-loop turn, only while no job runs or waits', async () => {
+    const q = new KernelQueue(1);
+    const log: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    const job = q.submit([0], async () => { log.push('job start'); await gate; log.push('job end'); });
+    q.whenIdle(() => log.push('bg 1'));
+    q.whenIdle(() => log.push('bg 2'));
+    for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+    assert.deepEqual(log, ['job start'], 'no background task while a job runs');
+    release();
+    await job;
+    // One task per turn: a job submitted in the turn after the first task ran comes before the second task.
+    for (let i = 0; i < 10 && !log.includes('bg 1'); i++) await new Promise<void>((r) => setImmediate(r));
+    assert.deepEqual(log, ['job start', 'job end', 'bg 1']);
+    const second = q.submit([0], async () => { log.push('job 2'); await tick(); });
+    await second;
+    for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+    assert.deepEqual(log, ['job start', 'job end', 'bg 1', 'job 2', 'bg 2']);
+  });
+
+  it('runs the background tasks left at once on flushIdle, busy or not', async () => {
+    const q = new KernelQueue(1);
+    const log: string[] = [];
+    const job = q.submit([0], async () => { await tick(); });
+    q.whenIdle(() => log.push('bg'));
+    q.flushIdle();
+    assert.deepEqual(log, ['bg']);
+    await job;
+    for (let i = 0; i < 3; i++) await new Promise<void>((r) => setImmediate(r));
+    assert.deepEqual(log, ['bg'], 'a flushed task does not run again');
   });
 });
