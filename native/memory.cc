@@ -1,10 +1,17 @@
-// discard(typedArray): gives the whole pages inside a dead array back to the OS now, instead of when V8 collects
-// the array. Received message buffers and tile copies die in bursts, and V8 collects them only after tens of MiB
-// of such garbage: discarding bounds a rank's resident memory by what it really holds. Afterwards the pages read
-// as zero and fault in afresh when written; nothing else changes, so a later free of the memory is unaffected.
+// Host memory controls, knowing nothing of arrays' roles. discard(typedArray) gives the whole pages inside a dead
+// array back to the OS now, instead of when V8 collects the array: received message buffers and tile copies die
+// in bursts, and V8 collects them only after tens of MiB of such garbage, so discarding bounds a rank's resident
+// memory by what it really holds. Afterwards the pages read as zero and fault in afresh when written; nothing
+// else changes, so a later free of the memory is unaffected. keepFreed is the other side: memory that V8 does
+// free stays with the process for the next arrays.
 #include "memory.h"
 
 #include <sys/mman.h>
+
+#include <climits>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "args.h"
 #include "pages.h"
@@ -22,10 +29,28 @@ Napi::Value Discard(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// keepFreed(bytes): the C library keeps up to `bytes` of freed heap memory for the next allocations instead of
+// giving it back to the OS, and serves blocks up to 32 MiB (glibc's largest such threshold) from that heap. By
+// default glibc maps a block of a size it has just freed afresh, so each new array of tile size faults its pages
+// in again. True when applied (glibc), false elsewhere.
+Napi::Value KeepFreed(const Napi::CallbackInfo& info) {
+  Args a(info, "keepFreed");
+  double bytes = a.Num(0);
+  if (!(bytes >= 0)) a.Fail("bytes must be a non-negative number");
+#ifdef __GLIBC__
+  int trim = bytes >= INT_MAX ? INT_MAX : static_cast<int>(bytes);
+  bool ok = mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, trim) == 1;
+  return Napi::Boolean::New(info.Env(), ok);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 }  // namespace
 
 void RegisterMemory(Napi::Env env, Napi::Object exports) {
   exports.Set("discard", Napi::Function::New(env, Discard, "discard"));
+  exports.Set("keepFreed", Napi::Function::New(env, KeepFreed, "keepFreed"));
 }
 
 }  // namespace darray

@@ -1,4 +1,4 @@
-// Host memory controls for arrays the caller knows are dead (see memory.cc).
+// Host memory controls: giving dead arrays' pages back, keeping freed memory for new arrays (see memory.cc).
 #pragma once
 #include <napi.h>
 

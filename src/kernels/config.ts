@@ -65,6 +65,18 @@ export function envBackend(): BackendName {
   return b;
 }
 
+/**
+ * Bytes of freed heap memory the C library keeps for new arrays instead of giving it back to the OS:
+ * DARRAY_MALLOC_KEEP_MB (0: the C library's own policy), default 256 MiB.
+ */
+export function mallocKeepBytes(): number {
+  const raw = process.env.DARRAY_MALLOC_KEEP_MB;
+  if (raw === undefined || raw === '') return 256 * 2 ** 20;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < 0) throw new RangeError(`kernels: DARRAY_MALLOC_KEEP_MB must be a non-negative integer, got '${raw}'`);
+  return v * 2 ** 20;
+}
+
 /** Device cache budget in bytes (0: the addon's default of half the device memory). */
 export function cacheBudgetBytes(): number {
   const mb = positiveInt('DARRAY_OPENCL_CACHE_MB');

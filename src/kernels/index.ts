@@ -5,7 +5,9 @@ import { BackendError, NotPositiveDefiniteError, SingularMatrixError } from '../
 import { Limiter } from './limiter.js';
 import { recycle } from './recycle.js';
 import { traceKernel } from '../trace/recorder.js';
-import { type BackendName, cacheBudgetBytes, coreShare, defaultConcurrency, ensureOpenblasCoretype, ensurePoclCache, envBackend } from './config.js';
+import {
+  type BackendName, cacheBudgetBytes, coreShare, defaultConcurrency, ensureOpenblasCoretype, ensurePoclCache, envBackend, mallocKeepBytes,
+} from './config.js';
 import {
   type FloatArray,
   type Mat,
@@ -57,6 +59,9 @@ function native(): Native {
   }
   addon.setThreads(concurrency.threadsPerCall);
   bindOwnCores(addon);
+  // Freed tile memory stays for the next tiles: fresh pages cost a fault each (12 us on some VMs, docs/design.md).
+  const keep = mallocKeepBytes();
+  if (keep > 0) addon.keepFreed(keep);
   return addon;
 }
 

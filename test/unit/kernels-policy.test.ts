@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import * as K from '../../src/kernels/index.js';
 import * as R from '../../src/kernels/reference.js';
 import { Limiter } from '../../src/kernels/limiter.js';
-import { coreShare, coresOwned, defaultConcurrency } from '../../src/kernels/config.js';
+import { coreShare, coresOwned, defaultConcurrency, mallocKeepBytes } from '../../src/kernels/config.js';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -133,6 +133,17 @@ describe('kernel policy', () => {
       assert.deepEqual(defaultConcurrency(), { maxInFlight: 2, threadsPerCall: 2 });
     });
     withEnv({ OPENBLAS_NUM_THREADS: 'two' }, () => assert.throws(() => coresOwned(), /OPENBLAS_NUM_THREADS must be a positive integer/));
+  });
+
+  it('keeps DARRAY_MALLOC_KEEP_MB of freed heap memory for new arrays (default 256 MiB; 0 leaves it to the C library)', () => {
+    withEnv({ DARRAY_MALLOC_KEEP_MB: undefined }, () => assert.equal(mallocKeepBytes(), 256 * 2 ** 20));
+    withEnv({ DARRAY_MALLOC_KEEP_MB: '0' }, () => assert.equal(mallocKeepBytes(), 0));
+    withEnv({ DARRAY_MALLOC_KEEP_MB: '1024' }, () => assert.equal(mallocKeepBytes(), 2 ** 30));
+    withEnv({ DARRAY_MALLOC_KEEP_MB: '-1' }, () => assert.throws(() => mallocKeepBytes(), /DARRAY_MALLOC_KEEP_MB must be a non-negative integer/));
+    // The addon applies it where the C library is glibc (and says so), and refuses nonsense.
+    const glibc = (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header.glibcVersionRuntime;
+    assert.equal(K.addon_().keepFreed(256 * 2 ** 20), glibc !== undefined);
+    assert.throws(() => K.addon_().keepFreed(-1), /keepFreed: bytes must be a non-negative number/);
   });
 
   it('DARRAY_BIND=core gives each local rank its own equal contiguous share of the allowed CPUs', () => {
