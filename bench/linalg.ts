@@ -27,11 +27,13 @@ function blasEnv(): NodeJS.ProcessEnv {
 }
 
 /**
- * Repetitions inside each measurement (BENCH_REPS, default 3), the same for ours and both references: on a
+ * Repetitions inside each measurement (BENCH_REPS, default 5), the same for ours and both references: on a
  * shared machine whose vCPUs are stolen in bursts (12% steal seen during a run), the best of a few reps is the
- * steadier figure.
+ * steadier figure. Five, because a Cholesky of ours reaches its steady state only at the third or fourth: the
+ * first ones fill the pools of recycled tile memory (each fresh page faults; at n = 2048 on 2 ranks a new L ran
+ * 138, 111, 84, 69, 69 ms), where both references reuse their memory from the first repetition on.
  */
-const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 3));
+const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 5));
 
 /** Best seconds of `reps` runs of fn (setup excluded by the caller). */
 async function best(reps: number, fn: () => Promise<number>): Promise<number> {
@@ -107,6 +109,9 @@ async function ranks(op: string, n: number, b: number): Promise<void> {
   // op keeps for reuse counts as its own (with them, a warm-up of the same tile sizes hid whole panels).
   (await import('../src/kernels/recycle.js')).resetRecycling();
   collectGarbage();
+  // Likewise the freed memory the C library keeps (DARRAY_MALLOC_KEEP_MB): the op's allocations may reuse it, so
+  // counted in the baseline it would hide them.
+  (await import('../src/kernels/index.js')).trimFreedMemory();
   // Peak memory is taken over the first repetition only: V8 frees dead array buffers lazily, so a second
   // repetition may briefly hold the first one's result as well. In place, each repetition factors a fresh copy of
   // A (made before the clock starts, and before the baseline: it is the operand), and the result is no extra array.

@@ -3,7 +3,7 @@
 // in bursts, and V8 collects them only after tens of MiB of such garbage, so discarding bounds a rank's resident
 // memory by what it really holds. Afterwards the pages read as zero and fault in afresh when written; nothing
 // else changes, so a later free of the memory is unaffected. keepFreed is the other side: memory that V8 does
-// free stays with the process for the next arrays.
+// free stays with the process for the next arrays (until trimFreed).
 #include "memory.h"
 
 #include <sys/mman.h>
@@ -46,11 +46,22 @@ Napi::Value KeepFreed(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// trimFreed(): gives the free memory that the C library keeps back to the OS now (glibc's malloc_trim). True when
+// something went back.
+Napi::Value TrimFreed(const Napi::CallbackInfo& info) {
+#ifdef __GLIBC__
+  return Napi::Boolean::New(info.Env(), malloc_trim(0) == 1);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 }  // namespace
 
 void RegisterMemory(Napi::Env env, Napi::Object exports) {
   exports.Set("discard", Napi::Function::New(env, Discard, "discard"));
   exports.Set("keepFreed", Napi::Function::New(env, KeepFreed, "keepFreed"));
+  exports.Set("trimFreed", Napi::Function::New(env, TrimFreed, "trimFreed"));
 }
 
 }  // namespace darray
