@@ -31,8 +31,9 @@ Napi::Value Discard(const Napi::CallbackInfo& info) {
 
 // keepFreed(bytes): the C library keeps up to `bytes` of freed heap memory for the next allocations instead of
 // giving it back to the OS, and serves blocks up to 32 MiB (glibc's largest such threshold) from that heap. By
-// default glibc maps a block of a size it has just freed afresh, so each new array of tile size faults its pages
-// in again. True when applied (glibc), false elsewhere.
+// default glibc unmaps a freed block it had mapped on its own and trims the heap's free top, so each new array of
+// tile size faults its pages in again. Setting the thresholds also ends glibc's adjusting of them. True when
+// applied (glibc), false elsewhere.
 Napi::Value KeepFreed(const Napi::CallbackInfo& info) {
   Args a(info, "keepFreed");
   double bytes = a.Num(0);

@@ -6,7 +6,8 @@ import { Limiter } from './limiter.js';
 import { recycle } from './recycle.js';
 import { traceKernel } from '../trace/recorder.js';
 import {
-  type BackendName, cacheBudgetBytes, coreShare, defaultConcurrency, ensureOpenblasCoretype, ensurePoclCache, envBackend, mallocKeepBytes,
+  type BackendName, cacheBudgetBytes, coreShare, defaultConcurrency, ensureOpenblasCoretype, ensurePoclCache, envBackend,
+  mallocKeepBytes,
 } from './config.js';
 import {
   type FloatArray,

@@ -1,4 +1,5 @@
-// A priority queue for tile kernels: at most `width` kernels in flight per rank, the most urgent first.
+// A priority queue for tile kernels: at most `width` kernels in flight per rank (one more if urgent), the most
+// urgent first.
 // The tiled algorithms hand it every ready kernel; its ordering (panel before trailing update) is the lookahead.
 // Work that may wait (giving dead tiles' pages back) runs only while no kernel is in flight.
 import { kernelConfig, urgently } from '../kernels/index.js';
@@ -27,10 +28,10 @@ function before(a: Job, b: Job): boolean {
 
 /**
  * Runs submitted kernels `width` at a time (an urgent one may make it width + 1), the lowest priority key first
- * among those waiting. The width is one
- * more than the kernel layer runs at once, so a kernel is always waiting there when one ends; the kernels of
- * jobs whose key `urgent` picks (the critical path) wait there ahead of the others, so that extra slot never
- * makes them queue behind work that can wait. Each job's kernel must be its first await for that to hold.
+ * among those waiting. The width is one more than the kernel layer runs at once, so a kernel is always waiting
+ * there when one ends; the kernels of jobs whose key `urgent` picks (the critical path) wait there ahead of the
+ * others, so that extra slot never makes them queue behind work that can wait. Each job's kernel must be its
+ * first await for that to hold.
  */
 export class KernelQueue {
   private heap: Job[] = [];
