@@ -84,7 +84,7 @@ const isFailure = (x: unknown): x is Failure => typeof x === 'object' && x !== n
 
 /**
  * Factors A into L (lower tiles; L starts empty, or is A itself); returns the first failing global column this
- * rank saw, or n.
+ * rank saw, or n. `dead`: arrays nothing reads any more (A's upper tiles in place), given back on the way.
  *
  * The panel TRSMs L(i, k) = A(i, k) L(k, k)^-T run as TRMMs by the inverse of the diagonal tile: its owner
  * computes L(k, k)^-1 once (in the same kernel as the POTRF) and sends it, in place of L(k, k),
