@@ -5,13 +5,18 @@ import { availableParallelism, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-function positiveInt(name: string): number | undefined {
+/** The integer in environment variable `name` (at least `min`), or undefined when it is unset or empty. */
+function envInt(name: string, min: 0 | 1): number | undefined {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return undefined;
   const v = Number(raw);
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`kernels: ${name} must be a positive integer, got '${raw}'`);
+  if (!Number.isInteger(v) || v < min) {
+    throw new RangeError(`kernels: ${name} must be a ${min ? 'positive' : 'non-negative'} integer, got '${raw}'`);
+  }
   return v;
 }
+
+const positiveInt = (name: string): number | undefined => envInt(name, 1);
 
 /** Cores this rank owns: OPENBLAS_NUM_THREADS from the launcher, else the host's cores split among local ranks. */
 export function coresOwned(): number {
@@ -70,11 +75,7 @@ export function envBackend(): BackendName {
  * DARRAY_MALLOC_KEEP_MB (0: the C library's own policy), default 256 MiB.
  */
 export function mallocKeepBytes(): number {
-  const raw = process.env.DARRAY_MALLOC_KEEP_MB;
-  if (raw === undefined || raw === '') return 256 * 2 ** 20;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < 0) throw new RangeError(`kernels: DARRAY_MALLOC_KEEP_MB must be a non-negative integer, got '${raw}'`);
-  return v * 2 ** 20;
+  return (envInt('DARRAY_MALLOC_KEEP_MB', 0) ?? 256) * 2 ** 20;
 }
 
 /** Device cache budget in bytes (0: the addon's default of half the device memory). */
