@@ -5,6 +5,8 @@ import * as K from '../../src/kernels/index.js';
 import { KernelQueue } from '../../src/linalg/scheduler.js';
 
 const tick = () => new Promise<void>((r) => setTimeout(r, 1));
+/** One turn of the event loop (the unit background tasks run in). */
+const turn = () => new Promise<void>((r) => setImmediate(r));
 
 describe('linalg KernelQueue', () => {
   it('runs waiting jobs lowest key first, ties in submission order', async () => {
@@ -126,16 +128,16 @@ describe('linalg KernelQueue', () => {
     const job = q.submit([0], async () => { log.push('job start'); await gate; log.push('job end'); });
     q.whenIdle(() => log.push('bg 1'));
     q.whenIdle(() => log.push('bg 2'));
-    for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+    for (let i = 0; i < 5; i++) await turn();
     assert.deepEqual(log, ['job start'], 'no background task while a job runs');
     release();
     await job;
     // One task per turn: a job submitted in the turn after the first task ran comes before the second task.
-    for (let i = 0; i < 10 && !log.includes('bg 1'); i++) await new Promise<void>((r) => setImmediate(r));
+    for (let i = 0; i < 10 && !log.includes('bg 1'); i++) await turn();
     assert.deepEqual(log, ['job start', 'job end', 'bg 1']);
     const second = q.submit([0], async () => { log.push('job 2'); await tick(); });
     await second;
-    for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+    for (let i = 0; i < 5; i++) await turn();
     assert.deepEqual(log, ['job start', 'job end', 'bg 1', 'job 2', 'bg 2']);
   });
 
@@ -147,7 +149,7 @@ describe('linalg KernelQueue', () => {
     q.flushIdle();
     assert.deepEqual(log, ['bg']);
     await job;
-    for (let i = 0; i < 3; i++) await new Promise<void>((r) => setImmediate(r));
+    for (let i = 0; i < 3; i++) await turn();
     assert.deepEqual(log, ['bg'], 'a flushed task does not run again');
   });
 });
