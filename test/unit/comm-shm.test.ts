@@ -31,10 +31,19 @@ describe('shared memory: addon primitives', () => {
     }
   });
 
-  it('peerRead copies another process\'s bytes at an address, and refuses an address it does not map', () => {
+  it('peerRead copies another process\'s bytes at an address, and refuses an address it does not map', function () {
     const x = new Float64Array([1.5, -2, 3.25]);
     const got = new Float64Array(3);
-    peerRead(process.pid, addressOf(x), got);
+    try {
+      peerRead(process.pid, addressOf(x), got);
+    } catch (e) {
+      // A container's seccomp filter may refuse the call itself: communicators then find out by their probe and
+      // stage large messages in shared memory instead (tested in the SPMD programs), so there is nothing to test.
+      if (e instanceof BackendError && /Operation not permitted|Function not implemented/.test(e.message)) {
+        this.skip();
+      }
+      throw e;
+    }
     assert.deepEqual(got, x);
     assert.equal(addressOf(x.subarray(1)), addressOf(x) + 8);
     assert.throws(() => peerRead(process.pid, 4096, got), (e: unknown) => e instanceof BackendError && /peerRead.*Bad address/.test((e as Error).message));
